@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WagtailMailflowConfig(AppConfig):
+    name = "wagtail_mailflow"
+    label = "wagtail_mailflow"
+    verbose_name = _("Email automation")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers system checks)

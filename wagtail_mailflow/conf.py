@@ -1,0 +1,66 @@
+"""Every WAGTAIL_MAILFLOW_* setting with its default, read at call time.
+
+Reading lazily (``conf.get("FROM_EMAIL")`` or ``conf.FROM_EMAIL``) means
+``override_settings`` works in tests and a site can change a setting without
+re-importing the package.
+"""
+
+from django.conf import settings as django_settings
+
+PREFIX = "WAGTAIL_MAILFLOW_"
+
+DEFAULTS = {
+    # Sender used when an email template leaves "From address" empty.
+    "FROM_EMAIL": None,
+    # Absolute base URL of the public site, used for links and images in emails
+    # (unsubscribe, images). Falls back to WAGTAILADMIN_BASE_URL.
+    "BASE_URL": None,
+    # Postal address printed in every email footer (CAN-SPAM requires one).
+    "POSTAL_ADDRESS": "",
+    # Timezone and language proposed for new workflows (None: TIME_ZONE / LANGUAGE_CODE).
+    "DEFAULT_TIMEZONE": None,
+    "DEFAULT_LANGUAGE": None,
+    # Languages a workflow may be rendered in (None: settings.LANGUAGES).
+    "LANGUAGES": None,
+    # How long a compiled template revision stays in the in-process cache.
+    "RENDER_CACHE_SIZE": 256,
+}
+
+
+def get(name):
+    """Return the value of WAGTAIL_MAILFLOW_<name>, or its default."""
+    if name not in DEFAULTS:
+        raise AttributeError(f"Unknown wagtail-mailflow setting {name!r}")
+    return getattr(django_settings, PREFIX + name, DEFAULTS[name])
+
+
+def __getattr__(name):
+    if name in DEFAULTS:
+        return get(name)
+    raise AttributeError(name)
+
+
+def base_url():
+    """The public site's base URL without a trailing slash, or '' if unknown."""
+    url = get("BASE_URL") or getattr(django_settings, "WAGTAILADMIN_BASE_URL", "") or ""
+    return url.rstrip("/")
+
+
+def default_from_email():
+    """The sender used when a template has none."""
+    return get("FROM_EMAIL")
+
+
+def languages():
+    """(code, name) pairs a workflow may use."""
+    return get("LANGUAGES") or django_settings.LANGUAGES
+
+
+def default_language():
+    """Language proposed for a new workflow."""
+    return get("DEFAULT_LANGUAGE") or django_settings.LANGUAGE_CODE.split("-")[0]
+
+
+def default_timezone():
+    """Timezone proposed for a new workflow."""
+    return get("DEFAULT_TIMEZONE") or django_settings.TIME_ZONE or "UTC"

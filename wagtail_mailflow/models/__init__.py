@@ -1,0 +1,16 @@
+"""The data model: one module per concept."""
+
+from .automations import EmailWorkflow, LifecycleError, WorkflowStep  # noqa: F401
+from .contacts import (  # noqa: F401
+    Contact,
+    ContactList,
+    ContactProperty,
+    ListMembership,
+    Segment,
+    clean_properties,
+    coerce_value,
+    normalize_email,
+)
+from .deliveries import Delivery, DeliveryEvent  # noqa: F401
+from .enrollments import Enrollment  # noqa: F401
+from .templates import EmailTemplate  # noqa: F401

@@ -1,0 +1,380 @@
+"""Contacts, their typed properties, lists and memberships."""
+
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+PROPERTY_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+#: Contact fields that conditions and templates can use besides properties.
+#: A property may not take one of these names.
+BUILTIN_FIELDS = ("email", "first_name", "last_name", "language", "timezone")
+RESERVED_NAMES = frozenset(BUILTIN_FIELDS) | {"unsubscribe_url", "properties", "id", "pk"}
+
+
+def validate_property_name(value):
+    """Property names are lowercase identifiers that do not shadow contact fields."""
+    if not PROPERTY_NAME_RE.match(value or ""):
+        raise ValidationError(
+            _(
+                "Use lowercase letters, digits and underscores, starting with a letter "
+                "(at most 63 characters)."
+            ),
+            code="invalid",
+        )
+    if value in RESERVED_NAMES:
+        raise ValidationError(
+            _("'%(name)s' is reserved for a contact field."), code="reserved", params={"name": value}
+        )
+
+
+class ContactProperty(models.Model):
+    """A typed property that contacts may carry (text, number, boolean or date)."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        BOOLEAN = "boolean", _("Boolean")
+        DATE = "date", _("Date")
+
+    name = models.CharField(
+        _("name"),
+        max_length=63,
+        unique=True,
+        validators=[validate_property_name],
+        help_text=_("Used in conditions and in emails, e.g. {{ contact.city }}."),
+    )
+    label = models.CharField(_("label"), max_length=255, blank=True)
+    type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.TEXT)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("contact property")
+        verbose_name_plural = _("contact properties")
+
+    def __str__(self):
+        return self.label or self.name
+
+    def coerce(self, raw):
+        """Turn a raw value into this property's stored JSON form, or raise ValidationError."""
+        return coerce_value(self.type, raw, self.name)
+
+
+_TRUE = {"1", "true", "yes", "y", "on", "oui", "vrai"}
+_FALSE = {"0", "false", "no", "n", "off", "non", "faux", ""}
+
+
+def coerce_value(type_, raw, name="value"):
+    """Coerce ``raw`` to the JSON form of a property type; ``None`` and '' mean "not set".
+
+    Numbers are stored as JSON numbers (int when integral), booleans as JSON
+    booleans and dates as ISO ``YYYY-MM-DD`` strings, so that the same value
+    compares the same way in Python, SQLite and PostgreSQL.
+    """
+    if raw is None or (isinstance(raw, str) and raw.strip() == "" and type_ != ContactProperty.Type.TEXT):
+        return None
+    Type = ContactProperty.Type
+    if type_ == Type.TEXT:
+        if isinstance(raw, bool | dict | list):
+            raise ValidationError(
+                _("%(name)s: expected text."), code="invalid", params={"name": name}
+            )
+        return str(raw)
+    if type_ == Type.NUMBER:
+        if isinstance(raw, bool):
+            raise ValidationError(
+                _("%(name)s: expected a number."), code="invalid", params={"name": name}
+            )
+        try:
+            number = Decimal(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else Decimal(raw)
+        except (InvalidOperation, TypeError, ValueError):
+            raise ValidationError(
+                _("%(name)s: '%(value)s' is not a number."),
+                code="invalid",
+                params={"name": name, "value": raw},
+            ) from None
+        if not number.is_finite():
+            raise ValidationError(
+                _("%(name)s: '%(value)s' is not a number."),
+                code="invalid",
+                params={"name": name, "value": raw},
+            )
+        if number == number.to_integral_value() and abs(number) < 2**53:
+            return int(number)
+        return float(number)
+    if type_ == Type.BOOLEAN:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValidationError(
+            _("%(name)s: '%(value)s' is not yes/no."), code="invalid", params={"name": name, "value": raw}
+        )
+    if type_ == Type.DATE:
+        if isinstance(raw, datetime.datetime):
+            return raw.date().isoformat()
+        if isinstance(raw, datetime.date):
+            return raw.isoformat()
+        try:
+            return datetime.date.fromisoformat(str(raw).strip()[:10]).isoformat()
+        except ValueError:
+            raise ValidationError(
+                _("%(name)s: '%(value)s' is not a date (YYYY-MM-DD)."),
+                code="invalid",
+                params={"name": name, "value": raw},
+            ) from None
+    raise ValidationError(_("Unknown property type %(type)s."), params={"type": type_})
+
+
+class ContactQuerySet(models.QuerySet):
+    def get_by_email(self, email):
+        """The contact with this address, whatever its case."""
+        return self.get(email__iexact=normalize_email(email))
+
+    def reachable(self):
+        """Contacts that may receive marketing email at all."""
+        return self.filter(unsubscribed_at__isnull=True, suppressed_at__isnull=True)
+
+
+def normalize_email(email):
+    """Trim an address and lowercase its domain (the local part keeps its case)."""
+    email = (email or "").strip()
+    local, sep, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}" if sep else email
+
+
+class Contact(models.Model):
+    """One email address, with its properties, consent and suppression state."""
+
+    class SuppressionReason(models.TextChoices):
+        HARD_BOUNCE = "bounced", _("Hard bounce")
+        COMPLAINT = "complained", _("Spam complaint")
+        REJECTED = "rejected", _("Rejected by the ESP")
+        MANUAL = "manual", _("Suppressed by an editor")
+
+    email = models.EmailField(_("email address"), max_length=254)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("site user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mailflow_contact",
+    )
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    language = models.CharField(_("language"), max_length=12, blank=True)
+    timezone = models.CharField(_("timezone"), max_length=63, blank=True)
+
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_source = models.CharField(_("consent source"), max_length=255, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    suppressed_at = models.DateTimeField(_("suppressed at"), null=True, blank=True)
+    suppression_reason = models.CharField(
+        _("suppression reason"), max_length=20, choices=SuppressionReason.choices, blank=True
+    )
+    last_engaged_at = models.DateTimeField(_("last opened or clicked"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="mailflow_contact_email_ci_unique",
+                violation_error_message=_("A contact with this email address already exists."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["last_engaged_at"], name="mailflow_contact_engaged"),
+        ]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def is_reachable(self):
+        """True when nothing forbids sending marketing email to this contact."""
+        return self.unsubscribed_at is None and self.suppressed_at is None
+
+    def save(self, *args, **kwargs):
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        self.email = normalize_email(self.email)
+        self.properties = clean_properties(self.properties or {})
+
+    def get_value(self, field):
+        """The value of a built-in field or of a property (None if unset)."""
+        if field in BUILTIN_FIELDS:
+            return getattr(self, field)
+        return (self.properties or {}).get(field)
+
+
+def clean_properties(values, definitions=None):
+    """Validate and coerce a mapping of property values against their definitions.
+
+    Unknown property names and values of the wrong type raise one
+    ``ValidationError`` listing every problem. ``None`` removes a value.
+    """
+    if not isinstance(values, dict):
+        raise ValidationError(_("Properties must be a mapping of name to value."))
+    if definitions is None:
+        definitions = {p.name: p for p in ContactProperty.objects.filter(name__in=list(values))}
+    cleaned, errors = {}, []
+    for name, raw in values.items():
+        prop = definitions.get(name)
+        if prop is None:
+            errors.append(
+                ValidationError(
+                    _("Unknown contact property '%(name)s'."), code="unknown", params={"name": name}
+                )
+            )
+            continue
+        try:
+            value = prop.coerce(raw)
+        except ValidationError as exc:
+            errors.append(exc)
+            continue
+        if value is not None:
+            cleaned[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+class ContactList(models.Model):
+    """A named list contacts subscribe to; workflows draw their contacts from one."""
+
+    name = models.CharField(_("name"), max_length=255, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    double_opt_in = models.BooleanField(
+        _("double opt-in"),
+        default=False,
+        help_text=_("New members must confirm by email before any workflow sends to them."),
+    )
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("contact list")
+        verbose_name_plural = _("contact lists")
+
+    def __str__(self):
+        return self.name
+
+
+class ListMembershipQuerySet(models.QuerySet):
+    def subscribed(self):
+        """Memberships that are current (not left) and confirmed where the list needs it."""
+        return self.filter(left_at__isnull=True).filter(
+            models.Q(contact_list__double_opt_in=False) | models.Q(confirmed_at__isnull=False)
+        )
+
+
+class ListMembership(models.Model):
+    """A contact's membership of a list: when and how it joined, and whether it left."""
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Form page")
+        SUBSCRIBE = "subscribe", _("Subscribe form")
+        API = "api", _("API")
+        ADMIN = "admin", _("Added in the admin")
+        IMPORT = "import", _("CSV import")
+        USER = "user", _("Site user registration")
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    contact_list = models.ForeignKey(
+        ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.API)
+    source_detail = models.CharField(_("source detail"), max_length=255, blank=True)
+    joined_at = models.DateTimeField(_("joined"), default=now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    left_at = models.DateTimeField(_("left"), null=True, blank=True)
+
+    objects = ListMembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-joined_at"]
+        verbose_name = _("list membership")
+        verbose_name_plural = _("list memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "contact_list"], name="mailflow_membership_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.contact} → {self.contact_list}"
+
+    @property
+    def is_subscribed(self):
+        """True when current and, for double opt-in lists, confirmed."""
+        if self.left_at is not None:
+            return False
+        return not self.contact_list.double_opt_in or self.confirmed_at is not None
+
+
+class Segment(models.Model):
+    """A named set of conditions on contacts, evaluated in bulk or for one contact."""
+
+    name = models.CharField(_("name"), max_length=255, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    conditions = models.JSONField(
+        _("conditions"),
+        default=dict,
+        help_text=_('{"match": "all" or "any", "conditions": [{"field", "operator", "value"}]}'),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from ..conditions import ConditionError, parse
+
+        try:
+            parse(self.conditions)
+        except ConditionError as exc:
+            raise ValidationError({"conditions": str(exc)}) from exc
+
+    def contacts(self, queryset=None):
+        """The contacts matching this segment, as a queryset."""
+        from ..conditions import compile_q
+
+        qs = queryset if queryset is not None else Contact.objects.all()
+        return qs.filter(compile_q(self.conditions))
+
+    def matches(self, contact):
+        """Whether one contact matches (same answer as ``contacts()``)."""
+        from ..conditions import evaluate
+
+        return evaluate(self.conditions, contact)

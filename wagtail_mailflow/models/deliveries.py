@@ -1,0 +1,113 @@
+"""Deliveries (one email of one step to one contact) and what the ESP reported about them."""
+
+from django.db import models
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from .automations import EmailWorkflow, WorkflowStep
+from .contacts import Contact
+from .enrollments import Enrollment
+
+
+class Delivery(models.Model):
+    """One email of one workflow step for one contact; the source of truth for sending."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
+        SUPPRESSED = "suppressed", _("Suppressed")
+        UNKNOWN = "unknown", _("Outcome unknown")
+
+    enrollment = models.ForeignKey(
+        Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    step = models.ForeignKey(
+        WorkflowStep, verbose_name=_("email"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # Denormalised from the enrollment so listings and statistics need no joins.
+    workflow = models.ForeignKey(
+        EmailWorkflow, verbose_name=_("workflow"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED
+    )
+    due_at = models.DateTimeField(_("due"))
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    esp_message_id = models.CharField(_("ESP message id"), max_length=255, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+
+    class Meta:
+        ordering = ["-due_at"]
+        verbose_name = _("sent email")
+        verbose_name_plural = _("sent emails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step"], name="mailflow_delivery_once_per_step"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="mailflow_delivery_due"),
+            models.Index(fields=["workflow", "status"], name="mailflow_delivery_wf_status"),
+            models.Index(fields=["esp_message_id"], name="mailflow_delivery_msgid"),
+        ]
+
+    def __str__(self):
+        return f"{self.step} → {self.contact or '—'} ({self.get_status_display()})"
+
+
+class DeliveryEvent(models.Model):
+    """Something the ESP reported about a sent email, recorded once per ESP event."""
+
+    class Type(models.TextChoices):
+        DELIVERED = "delivered", _("Delivered")
+        OPENED = "opened", _("Opened")
+        CLICKED = "clicked", _("Clicked")
+        BOUNCED = "bounced", _("Bounced")
+        DEFERRED = "deferred", _("Deferred")
+        REJECTED = "rejected", _("Rejected")
+        COMPLAINED = "complained", _("Spam complaint")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        OTHER = "other", _("Other")
+
+    delivery = models.ForeignKey(
+        Delivery,
+        verbose_name=_("delivery"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+    )
+    esp = models.CharField(_("ESP"), max_length=50)
+    #: The ESP's own event id, or message id + type + timestamp where it has none.
+    event_id = models.CharField(_("event id"), max_length=255)
+    message_id = models.CharField(_("message id"), max_length=255, blank=True)
+    event_type = models.CharField(_("event"), max_length=20, choices=Type.choices)
+    timestamp = models.DateTimeField(_("time"), default=now)
+    url = models.URLField(_("clicked URL"), max_length=2048, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    received_at = models.DateTimeField(_("received"), default=now, editable=False)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        verbose_name = _("delivery event")
+        verbose_name_plural = _("delivery events")
+        constraints = [
+            models.UniqueConstraint(fields=["esp", "event_id"], name="mailflow_event_once"),
+        ]
+        indexes = [models.Index(fields=["delivery", "event_type"], name="mailflow_event_type")]
+
+    def __str__(self):
+        return f"{self.get_event_type_display()} ({self.esp})"
