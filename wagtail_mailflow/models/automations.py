@@ -349,9 +349,11 @@ class EmailWorkflow(ClusterableModel):
                 if problems:
                     raise LifecycleError(problems, code="invalid")
                 for step in stored.steps.select_related("template"):
-                    WorkflowStep.objects.filter(pk=step.pk).update(
-                        template_revision=step.template.revision_for_sending()
-                    )
+                    try:
+                        revision = step.template.revision_for_sending()
+                    except ValidationError as exc:
+                        raise LifecycleError(exc.messages, code="invalid") from exc
+                    WorkflowStep.objects.filter(pk=step.pk).update(template_revision=revision)
             self._transition(
                 [self.Status.DRAFT, self.Status.LOCKED, self.Status.STOPPED],
                 self.Status.ACTIVE,
