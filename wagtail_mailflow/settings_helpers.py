@@ -18,9 +18,9 @@ def database_from_url(url, sqlite_path="db.sqlite3"):
     parsed = urlparse(url)
     scheme = parsed.scheme.split("+")[0]
     if scheme == "sqlite":
-        path = unquote(parsed.path)
-        path = path[1:] if path.startswith("//") else path
-        return _sqlite(path[1:] if path.startswith("/") and url.startswith("sqlite:///") and not url.startswith("sqlite:////") else path)
+        # sqlite:///relative.db or sqlite:////absolute/path.db
+        path = unquote(url.split(":///", 1)[1]) if ":///" in url else ""
+        return _sqlite(path or str(sqlite_path))
     if scheme in ("postgres", "postgresql", "pgsql"):
         options = dict(parse_qsl(parsed.query))
         return {
