@@ -56,8 +56,12 @@ def test_one_active_enrollment_per_contact_even_with_reentry_keys(setup):
 
 
 def test_one_event_per_esp_event_id(db):
-    DeliveryEvent.objects.create(esp="mailjet", event_id="m1:opened:1700000000", event_type="opened")
-    DeliveryEvent.objects.create(esp="postmark", event_id="m1:opened:1700000000", event_type="opened")
+    DeliveryEvent.objects.create(
+        esp="mailjet", event_id="m1:opened:1700000000", event_type="opened"
+    )
+    DeliveryEvent.objects.create(
+        esp="postmark", event_id="m1:opened:1700000000", event_type="opened"
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         DeliveryEvent.objects.create(
             esp="mailjet", event_id="m1:opened:1700000000", event_type="opened"
@@ -69,7 +73,9 @@ def test_one_event_per_esp_event_id(db):
     ("retry", "timeout", "is_error"), [(60, 60, True), (63, 60, True), (64, 60, False)]
 )
 def test_check_refuses_retry_not_above_timeout_plus_three(retry, timeout, is_error):
-    with override_settings(Q_CLUSTER={"name": "x", "orm": "default", "retry": retry, "timeout": timeout}):
+    with override_settings(
+        Q_CLUSTER={"name": "x", "orm": "default", "retry": retry, "timeout": timeout}
+    ):
         errors = [m for m in check_settings() if isinstance(m, Error)]
     assert bool(errors) is is_error
     if is_error:

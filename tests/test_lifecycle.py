@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def make_template(name="Hello and welcome", **kwargs):
     values = {
         "name": name,
-        "subject": "Hello {{ contact.first_name|default:\"there\" }}",
+        "subject": 'Hello {{ contact.first_name|default:"there" }}',
         "from_email": "news@example.com",
         "from_name": "Example",
         "body": [{"type": "heading", "value": {"text": "Welcome", "level": "h1", "align": "left"}}],
@@ -303,7 +303,9 @@ def test_activation_lists_every_problem_at_once():
 
 def test_activation_refuses_unpublished_template():
     workflow = make_workflow(steps=0)
-    draft = EmailTemplate(name="Draft", subject="Hi", from_email="a@example.com", body=[], live=False)
+    draft = EmailTemplate(
+        name="Draft", subject="Hi", from_email="a@example.com", body=[], live=False
+    )
     draft.save()
     draft.save_revision()
     WorkflowStep.objects.create(workflow=workflow, template=draft)

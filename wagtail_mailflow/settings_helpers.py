@@ -33,7 +33,9 @@ def database_from_url(url, sqlite_path="db.sqlite3"):
             "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
             "OPTIONS": options,
         }
-    raise ValueError(f"Unsupported DATABASE_URL scheme {parsed.scheme!r} (use postgres:// or sqlite:///)")
+    raise ValueError(
+        f"Unsupported DATABASE_URL scheme {parsed.scheme!r} (use postgres:// or sqlite:///)"
+    )
 
 
 def _sqlite(path):

@@ -70,7 +70,9 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"), BASE_DIR / "test.sqlite3")}
+DATABASES = {
+    "default": database_from_url(os.environ.get("DATABASE_URL"), BASE_DIR / "test.sqlite3")
+}
 Q_CLUSTER = q_cluster(os.environ.get("REDIS_URL"), name="mailflow-tests", sync=True)
 
 STATIC_URL = "/static/"

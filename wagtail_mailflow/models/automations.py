@@ -283,7 +283,9 @@ class EmailWorkflow(ClusterableModel):
         elif days and any(d not in ALL_WEEKDAYS for d in days):
             errors["sending_days"] = _("Weekdays are numbered 0 (Monday) to 6 (Sunday).")
         if (self.sending_start is None) != (self.sending_end is None):
-            errors["sending_end"] = _("Set both the start and the end of the sending hours, or neither.")
+            errors["sending_end"] = _(
+                "Set both the start and the end of the sending hours, or neither."
+            )
         elif self.sending_start is not None and self.sending_start == self.sending_end:
             errors["sending_end"] = _(
                 "The sending hours start and end at the same time; leave both empty to send at any time."
@@ -297,7 +299,7 @@ class EmailWorkflow(ClusterableModel):
         problems = []
         if self.contact_list_id is None:
             problems.append(_("Choose the contact list the workflow draws its contacts from."))
-        for field, message in self.settings_errors().items():
+        for message in self.settings_errors().values():
             problems.extend(message if isinstance(message, list) else [message])
         if self.pk is not None and not self.sending_days:
             problems.append(_("Choose at least one weekday to send on."))
@@ -316,8 +318,10 @@ class EmailWorkflow(ClusterableModel):
 
     def _transition(self, allowed, new_status, **timestamps):
         """Move from one of ``allowed`` to ``new_status`` with a conditional UPDATE."""
-        updated = type(self).objects.filter(pk=self.pk, status__in=allowed).update(
-            status=new_status, updated_at=now(), **timestamps
+        updated = (
+            type(self)
+            .objects.filter(pk=self.pk, status__in=allowed)
+            .update(status=new_status, updated_at=now(), **timestamps)
         )
         if updated != 1:
             current = self._stored_status() or self.status

@@ -31,7 +31,9 @@ def validate_property_name(value):
         )
     if value in RESERVED_NAMES:
         raise ValidationError(
-            _("'%(name)s' is reserved for a contact field."), code="reserved", params={"name": value}
+            _("'%(name)s' is reserved for a contact field."),
+            code="reserved",
+            params={"name": value},
         )
 
 
@@ -79,7 +81,9 @@ def coerce_value(type_, raw, name="value"):
     booleans and dates as ISO ``YYYY-MM-DD`` strings, so that the same value
     compares the same way in Python, SQLite and PostgreSQL.
     """
-    if raw is None or (isinstance(raw, str) and raw.strip() == "" and type_ != ContactProperty.Type.TEXT):
+    if raw is None or (
+        isinstance(raw, str) and raw.strip() == "" and type_ != ContactProperty.Type.TEXT
+    ):
         return None
     Type = ContactProperty.Type
     if type_ == Type.TEXT:
@@ -94,7 +98,11 @@ def coerce_value(type_, raw, name="value"):
                 _("%(name)s: expected a number."), code="invalid", params={"name": name}
             )
         try:
-            number = Decimal(str(raw).strip().replace(",", ".")) if isinstance(raw, str) else Decimal(raw)
+            number = (
+                Decimal(str(raw).strip().replace(",", "."))
+                if isinstance(raw, str)
+                else Decimal(raw)
+            )
         except (InvalidOperation, TypeError, ValueError):
             raise ValidationError(
                 _("%(name)s: '%(value)s' is not a number."),
@@ -121,7 +129,9 @@ def coerce_value(type_, raw, name="value"):
         if text in _FALSE:
             return False
         raise ValidationError(
-            _("%(name)s: '%(value)s' is not yes/no."), code="invalid", params={"name": name, "value": raw}
+            _("%(name)s: '%(value)s' is not yes/no."),
+            code="invalid",
+            params={"name": name, "value": raw},
         )
     if type_ == Type.DATE:
         if isinstance(raw, datetime.datetime):
@@ -212,11 +222,6 @@ class Contact(models.Model):
     def __str__(self):
         return self.email
 
-    @property
-    def is_reachable(self):
-        """True when nothing forbids sending marketing email to this contact."""
-        return self.unsubscribed_at is None and self.suppressed_at is None
-
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
@@ -224,6 +229,11 @@ class Contact(models.Model):
     def clean(self):
         self.email = normalize_email(self.email)
         self.properties = clean_properties(self.properties or {})
+
+    @property
+    def is_reachable(self):
+        """True when nothing forbids sending marketing email to this contact."""
+        return self.unsubscribed_at is None and self.suppressed_at is None
 
     def get_value(self, field):
         """The value of a built-in field or of a property (None if unset)."""
@@ -310,7 +320,9 @@ class ListMembership(models.Model):
     contact_list = models.ForeignKey(
         ContactList, verbose_name=_("list"), on_delete=models.CASCADE, related_name="memberships"
     )
-    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.API)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.API
+    )
     source_detail = models.CharField(_("source detail"), max_length=255, blank=True)
     joined_at = models.DateTimeField(_("joined"), default=now)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)

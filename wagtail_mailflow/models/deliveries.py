@@ -22,14 +22,20 @@ class Delivery(models.Model):
         UNKNOWN = "unknown", _("Outcome unknown")
 
     enrollment = models.ForeignKey(
-        Enrollment, verbose_name=_("enrollment"), on_delete=models.CASCADE, related_name="deliveries"
+        Enrollment,
+        verbose_name=_("enrollment"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
     )
     step = models.ForeignKey(
         WorkflowStep, verbose_name=_("email"), on_delete=models.CASCADE, related_name="deliveries"
     )
     # Denormalised from the enrollment so listings and statistics need no joins.
     workflow = models.ForeignKey(
-        EmailWorkflow, verbose_name=_("workflow"), on_delete=models.CASCADE, related_name="deliveries"
+        EmailWorkflow,
+        verbose_name=_("workflow"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
     )
     contact = models.ForeignKey(
         Contact,

@@ -25,7 +25,10 @@ class Enrollment(models.Model):
         MANUAL = "manual", _("Removed by an editor")
 
     workflow = models.ForeignKey(
-        EmailWorkflow, verbose_name=_("workflow"), on_delete=models.CASCADE, related_name="enrollments"
+        EmailWorkflow,
+        verbose_name=_("workflow"),
+        on_delete=models.CASCADE,
+        related_name="enrollments",
     )
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="enrollments"
@@ -36,7 +39,9 @@ class Enrollment(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
-    exit_reason = models.CharField(_("exit reason"), max_length=20, choices=ExitReason.choices, blank=True)
+    exit_reason = models.CharField(
+        _("exit reason"), max_length=20, choices=ExitReason.choices, blank=True
+    )
     entered_at = models.DateTimeField(_("entered"), default=now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
 
