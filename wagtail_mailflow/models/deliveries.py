@@ -14,6 +14,10 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
+        # Claimed by a worker that has not yet talked to the ESP: safe to re-claim
+        # when the lease expires.
+        CLAIMED = "claimed", _("Claimed")
+        # Handed to the ESP: if the lease expires here the outcome is unknown.
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         SKIPPED = "skipped", _("Skipped")
@@ -49,6 +53,7 @@ class Delivery(models.Model):
     )
     due_at = models.DateTimeField(_("due"))
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    claim_token = models.CharField(_("claim"), max_length=32, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     esp_message_id = models.CharField(_("ESP message id"), max_length=255, blank=True)
