@@ -11,6 +11,6 @@ from .contacts import (  # noqa: F401
     coerce_value,
     normalize_email,
 )
-from .deliveries import Delivery, DeliveryEvent  # noqa: F401
+from .deliveries import Delivery, DeliveryEvent, SendingPause  # noqa: F401
 from .enrollments import Enrollment  # noqa: F401
 from .templates import EmailTemplate  # noqa: F401

@@ -165,6 +165,8 @@ class EmailWorkflow(ClusterableModel):
     locked_at = models.DateTimeField(_("locked"), null=True, editable=False)
     stopped_at = models.DateTimeField(_("stopped"), null=True, editable=False)
     archived_at = models.DateTimeField(_("archived"), null=True, editable=False)
+    #: Up to when the date, birthday or reactivation scans have looked.
+    scanned_until = models.DateTimeField(_("scanned until"), null=True, editable=False)
     duplicated_from = models.ForeignKey(
         "self",
         verbose_name=_("duplicated from"),

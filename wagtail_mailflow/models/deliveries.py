@@ -122,3 +122,22 @@ class DeliveryEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_event_type_display()} ({self.esp})"
+
+
+class SendingPause(models.Model):
+    """Sending waits until ``until`` after the ESP refused the account itself (401/403, quota).
+
+    Attempts are not burned while paused: the deliveries simply stay scheduled.
+    """
+
+    key = models.CharField(_("key"), max_length=50, unique=True, default="default")
+    until = models.DateTimeField(_("paused until"))
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("sending pause")
+        verbose_name_plural = _("sending pauses")
+
+    def __str__(self):
+        return f"{self.key} until {self.until:%Y-%m-%d %H:%M}"
