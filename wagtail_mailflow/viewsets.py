@@ -190,19 +190,23 @@ contact_property_viewset = ContactPropertyViewSet("mailflow_properties")
 # -- Email templates ---------------------------------------------------------
 # (the EmailTemplate snippet viewset is defined here as `email_template_viewset`)
 
+from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn  # noqa: E402
 from wagtail.snippets.views.snippets import SnippetViewSet  # noqa: E402
 
 from .models import EmailTemplate  # noqa: E402
 
 
 class EmailTemplateViewSet(SnippetViewSet):
+    """Email templates: revisions, draft/publish and live preview (HTML and plain text)."""
+
     model = EmailTemplate
     icon = "mail"
     menu_label = _("Email templates")
     url_prefix = "mailflow/templates"
     add_to_admin_menu = False
     search_fields = ["name", "subject"]
-    list_display = ["name", "subject", "live", DateColumn("updated_at", label=_("Updated"))]
+    list_display = ["name", "subject", LiveStatusTagColumn(), UpdatedAtColumn()]
+    list_filter = ["live"]
 
 
 email_template_viewset = EmailTemplateViewSet()

@@ -79,7 +79,9 @@ class CompiledEmail:
         "mjml",
     )
 
-    def __init__(self, *, language, subject, preheader, html, text, from_email, reply_to, types, mjml=""):
+    def __init__(
+        self, *, language, subject, preheader, html, text, from_email, reply_to, types, mjml=""
+    ):
         self.language = language
         self.subject = subject
         self.preheader = preheader
@@ -353,4 +355,3 @@ def preview_context(template, mode_name):
         return context
     context["email"] = compiled.render(sample_values(), "#unsubscribe")
     return context
-

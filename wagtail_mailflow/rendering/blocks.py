@@ -116,9 +116,13 @@ class ImageBlock(blocks.StructBlock):
 class ButtonBlock(blocks.StructBlock):
     text = blocks.CharBlock(label=_("text"), max_length=100)
     url = blocks.CharBlock(
-        label=_("link"), max_length=2000, help_text=_("An https:// address or {{ unsubscribe_url }}.")
+        label=_("link"),
+        max_length=2000,
+        help_text=_("An https:// address or {{ unsubscribe_url }}."),
     )
-    background_color = blocks.CharBlock(label=_("background colour"), max_length=7, default="#2e6d8e")
+    background_color = blocks.CharBlock(
+        label=_("background colour"), max_length=7, default="#2e6d8e"
+    )
     text_color = blocks.CharBlock(label=_("text colour"), max_length=7, default="#ffffff")
     align = blocks.ChoiceBlock(label=_("alignment"), choices=ALIGN_CHOICES, default="center")
 

@@ -204,8 +204,9 @@ def footer():
     address = conf.get("POSTAL_ADDRESS") or ""
     lines = [
         escape(_("You receive this email because you subscribed to our emails.")),
-        '<a href="{{ unsubscribe_url }}" style="color:#666666;">%s</a>'
-        % escape(_("Unsubscribe")),
+        '<a href="{{ unsubscribe_url }}" style="color:#666666;">'
+        + escape(_("Unsubscribe"))
+        + "</a>",
     ]
     if address:
         lines.append("<br />".join(escape(line) for line in address.strip().splitlines()))

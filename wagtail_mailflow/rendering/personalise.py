@@ -94,7 +94,9 @@ def parse(source, *, html_source=False, properties=None):
             continue  # inside a placeholder already consumed
         if match.group() == "{%":
             raise TemplateSyntaxError(
-                _("Template tags are not allowed; use placeholders such as {{ contact.first_name }}."),
+                _(
+                    "Template tags are not allowed; use placeholders such as {{ contact.first_name }}."
+                ),
                 *position(source, match.start()),
             )
         end = source.find("}}", match.end())
