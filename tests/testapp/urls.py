@@ -5,5 +5,6 @@ from wagtail.admin import urls as wagtailadmin_urls
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("anymail/", include("anymail.urls")),
+    path("mailflow/", include("wagtail_mailflow.urls")),
     path("", include(wagtail_urls)),
 ]
