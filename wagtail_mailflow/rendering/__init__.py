@@ -259,26 +259,29 @@ def _property_names():
     return set(ContactProperty.objects.values_list("name", flat=True))
 
 
-def _field_texts(block, value, label):
-    """(label, text, is_html, is_raw_mjml) for every text an editor typed in a block value."""
+def _field_texts(block, value, label=()):
+    """(where, text, is_html, is_raw_mjml) for every text an editor typed in a block value."""
     from wagtail import blocks
 
     from .blocks import RawMJMLBlock
 
+    where = ", ".join(str(part) for part in label)
     if isinstance(block, blocks.StreamBlock):
         for index, child in enumerate(value or [], start=1):
-            child_label = f"{label}block {index} ({child.block.label})"
-            yield from _field_texts(child.block, child.value, child_label + ", ")
+            child_label = (
+                *label,
+                _("block %(index)s (%(label)s)") % {"index": index, "label": child.block.label},
+            )
+            yield from _field_texts(child.block, child.value, child_label)
     elif isinstance(block, blocks.StructBlock):
         for name, child_block in block.child_blocks.items():
-            yield from _field_texts(child_block, value.get(name), f"{label}{child_block.label}")
+            yield from _field_texts(child_block, value.get(name), (*label, child_block.label))
     elif isinstance(block, blocks.RichTextBlock):
-        source = getattr(value, "source", value) or ""
-        yield label.rstrip(", "), source, True, False
+        yield where, getattr(value, "source", value) or "", True, False
     elif isinstance(block, RawMJMLBlock):
-        yield label.rstrip(", "), value or "", True, True
+        yield where, value or "", True, True
     elif isinstance(block, blocks.CharBlock | blocks.TextBlock | blocks.URLBlock):
-        yield label.rstrip(", "), value or "", False, False
+        yield where, value or "", False, False
 
 
 def _body_errors(template, properties):
@@ -286,7 +289,7 @@ def _body_errors(template, properties):
     body = template.body
     if not body:
         return errors
-    for label, text, is_html, is_raw in _field_texts(body.stream_block, body, ""):
+    for label, text, is_html, is_raw in _field_texts(body.stream_block, body):
         where = label[:1].upper() + label[1:]
         if is_raw:
             try:
