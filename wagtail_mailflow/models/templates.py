@@ -102,4 +102,5 @@ class EmailTemplate(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Inde
         )
         copy.save()
         copy.save_revision(clean=False).publish()
+        copy.refresh_from_db()
         return copy

@@ -180,9 +180,9 @@ def compile_template(template, language=None):
     from ..models import ContactProperty
 
     language = language or conf.default_language()
-    with translation.override(language):
-        source = build_document(template, language)
     try:
+        with translation.override(language):
+            source = build_document(template, language)
         html = compile_mjml(source)
     except MJMLError as exc:
         raise TemplateError(str(exc)) from exc
