@@ -71,6 +71,9 @@ def test_block_clean_refuses_bad_colours_links_and_raw_mjml():
         button.clean(value)
     assert set(excinfo.value.block_errors) == {"url"}
 
+    value["url"] = "https://example.com/?email={{ contact.email }}"
+    assert button.clean(value)["url"] == value["url"]
+
     with pytest.raises(ValidationError, match="mj-include"):
         RawMJMLBlock().clean("<mj-include path='x' />")
 

@@ -18,7 +18,9 @@ from wagtail.rich_text import expand_db_html
 from .. import conf
 
 COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-LINK_RE = re.compile(r"^(?:https?://|mailto:|tel:)\S+$|^\{\{\s*unsubscribe_url\s*\}\}$")
+LINK_RE = re.compile(
+    r"^(?:(?:https?://|mailto:|tel:)(?:[^\s{]|\{\{[^}]*\}\})+|\{\{\s*unsubscribe_url\s*\}\})$"
+)
 _RELATIVE_URL_RE = re.compile(r'(\s(?:href|src)=")(/[^/"][^"]*|/)"')
 HEADING_SIZES = {"h1": "28px", "h2": "22px", "h3": "18px"}
 
