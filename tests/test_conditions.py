@@ -191,6 +191,34 @@ def test_prefix_filters_a_related_model(people):
     assert [m.contact.email for m in ListMembership.objects.filter(q)] == ["ann@example.com"]
 
 
+@pytest.mark.django_db
+def test_numbers_at_the_edges_of_doubles():
+    # Raw JSON numbers that coerce_value would never write still compare, and never
+    # make PostgreSQL fail the whole query on an out-of-range cast.
+    contacts = [
+        make("huge@example.com", points=2**1024),
+        make("max@example.com", points=2**1024 - 2**970 - 1),
+        make("above53@example.com", points=2**53 + 1),
+        make("tiny@example.com", points=5e-324),
+        make("neg@example.com", points=-(2**1100)),
+        make("zero@example.com", points=-0.0),
+    ]
+    assert both_paths(spec_of(("points", "gt", 1.7e308)), contacts) == {
+        "huge@example.com",
+        "max@example.com",
+    }
+    # 2**53 + 1 is not a double: it compares as 2**53, as float() rounds it.
+    assert both_paths(spec_of(("points", "equals", 2**53)), contacts) == {"above53@example.com"}
+    assert both_paths(spec_of(("points", "equals", 0)), contacts) == {"zero@example.com"}
+    assert both_paths(spec_of(("points", "gt", 0)), contacts) == {
+        "huge@example.com",
+        "max@example.com",
+        "above53@example.com",
+        "tiny@example.com",
+    }
+    assert both_paths(spec_of(("points", "lt", -1e308)), contacts) == {"neg@example.com"}
+
+
 # --------------------------------------------------------------------------
 # Definitions from the database, segments, dict contacts
 

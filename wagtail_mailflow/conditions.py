@@ -37,7 +37,7 @@ property-based tests. The rules both paths follow:
 import dataclasses
 import datetime
 import re
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import NotSupportedError
@@ -627,8 +627,8 @@ class ConditionExpression(Expression):
             )
             double_params = [
                 *json_params,
-                *json_params,
                 _DOUBLE_OVERFLOW,
+                *json_params,
                 *json_params,
                 _DOUBLE_UNDERFLOW,
                 *json_params,
@@ -656,7 +656,7 @@ _NUMBER_SYMBOLS = {
 _DATE_SYMBOLS = {"on": "=", "before": "<", "after": ">", "on_or_before": "<=", "on_or_after": ">="}
 # Decimals at or beyond these round to infinity / zero as doubles.
 _DOUBLE_OVERFLOW = Decimal(2**1024 - 2**970)
-_DOUBLE_UNDERFLOW = Decimal(2) ** -1075
+_DOUBLE_UNDERFLOW = Context(prec=1100).power(Decimal(2), -1075)  # exact: 1075 digits
 
 
 def compile_q(spec, properties=None, today=None, prefix=""):
@@ -755,16 +755,9 @@ def _describe_condition(condition, definitions):
 
 def describe(spec, properties=None):
     """Readable text for an editor, e.g. "First name contains 'ann' and Points ≥ 100"."""
+    conditions = parse(spec, properties)
     definitions = _normalise_definitions(properties)
-    if definitions is None and not isinstance(spec, ConditionSet):
-        names = {
-            raw.get("field")
-            for raw in ((spec or {}).get("conditions") or [])
-            if isinstance(raw, dict) and raw.get("field") not in BUILTIN_FIELDS
-        }
-        definitions = load_definitions(names) if names else {}
-    conditions = parse(spec, definitions)
-    if isinstance(spec, ConditionSet) and definitions is None:
+    if definitions is None:
         names = {c.field for c in conditions.conditions if not c.is_builtin}
         definitions = load_definitions(names) if names else {}
     if not conditions.conditions:
