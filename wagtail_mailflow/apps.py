@@ -9,4 +9,9 @@ class WagtailMailflowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from anymail.signals import tracking
+
         from . import checks  # noqa: F401  (registers system checks)
+        from .sending.tracking import handle_tracking_event
+
+        tracking.connect(handle_tracking_event, dispatch_uid="wagtail_mailflow.tracking")

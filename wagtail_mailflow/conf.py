@@ -24,6 +24,10 @@ DEFAULTS = {
     "LANGUAGES": None,
     # How long a compiled template revision stays in the in-process cache.
     "RENDER_CACHE_SIZE": 256,
+    # Suppress a contact once this many different emails to it soft-bounced
+    # (deferred, or bounced but not hard) within SOFT_BOUNCE_DAYS; 0 never does.
+    "SOFT_BOUNCE_LIMIT": 3,
+    "SOFT_BOUNCE_DAYS": 30,
 }
 
 

@@ -1,0 +1,1 @@
+"""Talking to the ESP: building messages, sending a batch, receiving tracking events."""
