@@ -22,8 +22,20 @@ DEFAULTS = {
     "DEFAULT_LANGUAGE": None,
     # Languages a workflow may be rendered in (None: settings.LANGUAGES).
     "LANGUAGES": None,
-    # How long a compiled template revision stays in the in-process cache.
+    # How many compiled template revisions each process keeps in memory.
     "RENDER_CACHE_SIZE": 256,
+    # Deliveries claimed and sent per batch (capped further by the ESP's per-call limit).
+    "BATCH_SIZE": 200,
+    # How long a worker's claim on a batch lasts; after that another worker may
+    # take the deliveries it never handed to the ESP.
+    "LEASE_SECONDS": 300,
+    # Attempts before a transiently failing delivery is marked failed.
+    "MAX_ATTEMPTS": 5,
+    # Exponential backoff for transient ESP errors: base delay and ceiling, seconds.
+    "RETRY_BASE_SECONDS": 60,
+    "RETRY_MAX_SECONDS": 6 * 3600,
+    # How long sending pauses after the ESP refuses the account (401/403).
+    "PAUSE_SECONDS": 900,
     # Suppress a contact once this many different emails to it soft-bounced
     # (deferred, or bounced but not hard) within SOFT_BOUNCE_DAYS; 0 never does.
     "SOFT_BOUNCE_LIMIT": 3,

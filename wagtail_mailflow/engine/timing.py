@@ -77,7 +77,10 @@ class SendingPeriod:
     def for_workflow(cls, workflow):
         """The sending period of an EmailWorkflow."""
         return cls(
-            workflow.get_sending_days(), workflow.sending_start, workflow.sending_end, workflow.timezone
+            workflow.get_sending_days(),
+            workflow.sending_start,
+            workflow.sending_end,
+            workflow.timezone,
         )
 
     @property
@@ -113,7 +116,9 @@ class SendingPeriod:
                 return opens
             if when < closes:
                 return when
-        raise AssertionError("A sending period with at least one weekday always opens within a week.")
+        raise AssertionError(
+            "A sending period with at least one weekday always opens within a week."
+        )
 
     def is_open(self, when):
         """Whether sending is allowed at ``when``."""

@@ -1,0 +1,444 @@
+"""Sending what is due: claim, check, send, record, advance — a constant number of queries a batch.
+
+The deliveries table is the source of truth; django-q2 only wakes workers. A
+delivery moves ``scheduled → claimed → sending → sent`` (or ``failed``,
+``suppressed``, ``unknown``, back to ``scheduled`` for a retry), each step a
+conditional UPDATE, so a repeated or lost queue task is harmless:
+
+* **claim**: one UPDATE takes up to a batch of due rows (``FOR UPDATE SKIP
+  LOCKED`` on PostgreSQL, so two clusters never take the same row; SQLite
+  serialises writers) and stamps them with a claim token and a lease;
+* **check**: just before the ESP call, rows whose contact became unsubscribed,
+  suppressed or left the list are set aside; the rest become ``sending``;
+* **send** outside any transaction, over one connection;
+* **record** every outcome in one bulk UPDATE; **advance** the enrollments
+  (next delivery due from now, or completed) with one INSERT and one UPDATE.
+
+A lease that expires on a ``claimed`` row (the worker died before the ESP
+call) returns it to ``scheduled``; on a ``sending`` row (it may have reached
+the ESP) it becomes ``unknown`` and waits for the ESP's webhook instead of
+being sent twice.
+"""
+
+import logging
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from .. import conf
+from ..models import (
+    Delivery,
+    EmailWorkflow,
+    Enrollment,
+    ListMembership,
+    SendingPause,
+    WorkflowStep,
+)
+from .timing import SendingPeriod, due_time
+
+logger = logging.getLogger(__name__)
+
+S = Delivery.Status
+SENDABLE_WORKFLOWS = (EmailWorkflow.Status.ACTIVE, EmailWorkflow.Status.LOCKED)
+SKIPPING_WORKFLOWS = (EmailWorkflow.Status.STOPPED, EmailWorkflow.Status.ARCHIVED)
+
+
+@dataclass
+class RunStats:
+    """What one run of :func:`run_due` did."""
+
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    retried: int = 0
+    unknown: int = 0
+    released: int = 0
+    batches: int = 0
+    paused: bool = False
+    outcomes: dict = field(default_factory=dict)
+
+
+def run_due(now=None, *, batch_size=None, max_batches=None, connection_factory=None):
+    """Send every delivery that is due, batch after batch, until none is left.
+
+    ``now`` fixes the clock (tests); ``max_batches`` bounds one run.
+    """
+    stats = RunStats()
+    stats.released += release_expired_claims(now)
+    if is_paused(now or timezone.now()):
+        stats.paused = True
+        return stats
+    size = batch_size or effective_batch_size()
+    steps = StepCache()
+    skipping = EmailWorkflow.objects.filter(status__in=SKIPPING_WORKFLOWS).exists()
+    while max_batches is None or stats.batches < max_batches:
+        moment = now or timezone.now()
+        skipped, more_due = _skip_batch(moment, size, steps) if skipping else (0, False)
+        stats.skipped += skipped
+        claimed, due_now = _send_batch(moment, size, steps, stats, connection_factory)
+        if claimed or skipped:
+            stats.batches += 1
+        if stats.paused:
+            break
+        # A short batch means nothing else was due, unless advancing made new work due now.
+        if claimed < size and skipped < size and not (more_due or due_now):
+            break
+    return stats
+
+
+def effective_batch_size():
+    """BATCH_SIZE capped to the configured ESP's per-call limit."""
+    from django.conf import settings
+
+    from ..sending.batch import batch_cap
+
+    size = int(conf.get("BATCH_SIZE"))
+    cap = batch_cap(getattr(settings, "EMAIL_BACKEND", ""))
+    return min(size, cap) if cap else size
+
+
+def is_paused(now):
+    """Whether sending is paused because the ESP refused the account."""
+    return SendingPause.objects.filter(until__gt=now).exists()
+
+
+def release_expired_claims(now=None):
+    """Return abandoned claims: never handed to the ESP → scheduled; maybe handed → unknown."""
+    now = now or timezone.now()
+    released = Delivery.objects.filter(status=S.CLAIMED, claimed_until__lt=now).update(
+        status=S.SCHEDULED, claim_token="", claimed_until=None
+    )
+    ambiguous = Delivery.objects.filter(status=S.SENDING, claimed_until__lt=now).update(
+        status=S.UNKNOWN,
+        claim_token="",
+        claimed_until=None,
+        last_error="The worker stopped while the ESP call was in progress; "
+        "waiting for the ESP's events instead of sending again.",
+    )
+    if released or ambiguous:
+        logger.warning("Released %s expired claims, %s outcomes unknown", released, ambiguous)
+    return released + ambiguous
+
+
+def claim(now, limit, workflow_statuses=SENDABLE_WORKFLOWS):
+    """Claim up to ``limit`` due deliveries of workflows in ``workflow_statuses``; returns the token."""
+    token = secrets.token_hex(16)
+    lease = now + timedelta(seconds=int(conf.get("LEASE_SECONDS")))
+    d = connection.ops.quote_name(Delivery._meta.db_table)
+    w = connection.ops.quote_name(EmailWorkflow._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(workflow_statuses))
+    select = (
+        f"SELECT dd.id FROM {d} dd INNER JOIN {w} ww ON ww.id = dd.workflow_id "
+        f"WHERE dd.status = %s AND dd.due_at <= %s AND ww.status IN ({placeholders}) "
+        f"ORDER BY dd.due_at LIMIT %s"
+    )
+    if connection.vendor == "postgresql":
+        select += " FOR UPDATE OF dd SKIP LOCKED"
+    sql = f"UPDATE {d} SET status = %s, claim_token = %s, claimed_until = %s WHERE id IN ({select})"
+    params = [S.CLAIMED, token, lease, S.SCHEDULED, now, *workflow_statuses, limit]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        count = cursor.rowcount
+    return token, count
+
+
+class StepCache:
+    """Workflow steps in order, loaded once per workflow per run."""
+
+    def __init__(self):
+        self._steps = {}
+        self._workflows = {}
+        self._periods = {}
+
+    def load(self, workflows):
+        """Make sure the steps of these workflows are loaded (one query for the missing ones)."""
+        missing = [w for w in workflows if w.pk not in self._steps]
+        if missing:
+            for workflow in missing:
+                self._steps[workflow.pk] = []
+                self._workflows[workflow.pk] = workflow
+            for step in WorkflowStep.objects.filter(
+                workflow_id__in=[w.pk for w in missing]
+            ).order_by("workflow_id", "sort_order", "pk"):
+                self._steps[step.workflow_id].append(step)
+
+    def next_step(self, step):
+        """The step after ``step`` in its workflow, or None."""
+        steps = self._steps[step.workflow_id]
+        ids = [s.pk for s in steps]
+        index = ids.index(step.pk) if step.pk in ids else len(ids)
+        return steps[index + 1] if index + 1 < len(steps) else None
+
+    def period(self, workflow):
+        """The workflow's sending period (built once)."""
+        period = self._periods.get(workflow.pk)
+        if period is None:
+            period = self._periods[workflow.pk] = SendingPeriod.for_workflow(workflow)
+        return period
+
+
+def _claimed(token):
+    return list(
+        Delivery.objects.filter(claim_token=token)
+        .select_related("contact", "step", "workflow")
+        .order_by("due_at", "pk")
+    )
+
+
+def _skip_batch(now, size, steps):
+    """Deliveries falling due in stopped or archived workflows are skipped; the contact moves on.
+
+    Returns (how many were skipped, whether advancing made another email due now).
+    """
+    token, count = claim(now, size, SKIPPING_WORKFLOWS)
+    if not count:
+        return 0, False
+    rows = _claimed(token)
+    for delivery in rows:
+        delivery.status = S.SKIPPED
+        delivery.claim_token = ""
+        delivery.claimed_until = None
+        delivery.last_error = "Skipped: the workflow was stopped when this email fell due."
+    with transaction.atomic():
+        Delivery.objects.bulk_update(rows, ["status", "claim_token", "claimed_until", "last_error"])
+        due_now = _advance(rows, now, steps)
+    return len(rows), due_now
+
+
+def _unreachable_q():
+    subscribed = ListMembership.objects.subscribed().filter(
+        contact_id=OuterRef("contact_id"), contact_list_id=OuterRef("workflow__contact_list_id")
+    )
+    return (
+        Q(contact__isnull=True)
+        | Q(contact__unsubscribed_at__isnull=False)
+        | Q(contact__suppressed_at__isnull=False)
+        | ~Exists(subscribed)
+    )
+
+
+def _set_aside_unreachable(token, now):
+    """Claimed deliveries whose contact may no longer receive email: suppressed, enrollment exited.
+
+    One query when every contact is still reachable (the usual case).
+    """
+    rows = list(
+        Delivery.objects.filter(claim_token=token, status=S.CLAIMED)
+        .filter(_unreachable_q())
+        .values_list("pk", "enrollment_id")
+    )
+    if rows:
+        Delivery.objects.filter(pk__in=[pk for pk, _e in rows]).update(
+            status=S.SUPPRESSED,
+            claim_token="",
+            claimed_until=None,
+            last_error="Not sent: the contact unsubscribed, was suppressed or left the list.",
+        )
+        Enrollment.objects.filter(
+            pk__in=[e for _pk, e in rows], status=Enrollment.Status.ACTIVE
+        ).update(
+            status=Enrollment.Status.EXITED,
+            exit_reason=Enrollment.ExitReason.SUPPRESSED,
+            ended_at=now,
+        )
+    return len(rows)
+
+
+def _send_batch(now, size, steps, stats, connection_factory):
+    """Claim, check, send, record and advance one batch; returns how many were claimed."""
+    from ..rendering import compile_revision, contact_values
+    from ..sending.batch import Outcome, send_batch
+    from ..sending.messages import build_message
+    from ..unsubscribe import unsubscribe_url
+
+    token, count = claim(now, size)
+    if not count:
+        return 0, False
+    # The claim only looked at due rows: the contact is checked here, just before the ESP call.
+    stats.suppressed += _set_aside_unreachable(token, now)
+    Delivery.objects.filter(claim_token=token, status=S.CLAIMED).update(
+        status=S.SENDING, attempts=F("attempts") + 1
+    )
+    rows = _claimed(token)
+    if not rows:
+        return count, False
+    steps.load({d.workflow_id: d.workflow for d in rows}.values())
+
+    messages, outcomes_by_index = [], {}
+    for index, delivery in enumerate(rows):
+        contact, workflow, step = delivery.contact, delivery.workflow, delivery.step
+        try:
+            compiled = compile_revision(step.template_revision_id, workflow.language)
+            url = unsubscribe_url(contact.pk, workflow.contact_list_id)
+            rendered = compiled.render(contact_values(contact), url)
+            message = build_message(
+                rendered,
+                to=contact.email,
+                delivery_id=delivery.pk,
+                workflow_id=workflow.pk,
+                unsubscribe_url=url,
+            )
+        except Exception as exc:  # a template that cannot render fails this email, not the batch
+            logger.exception("Could not render delivery %s", delivery.pk)
+            outcomes_by_index[index] = Outcome("failed", error=f"Rendering failed: {exc}")
+            continue
+        messages.append((index, message))
+
+    connection = connection_factory() if connection_factory else None
+    sent_outcomes = send_batch([m for _i, m in messages], connection=connection)
+    for (index, _message), outcome in zip(messages, sent_outcomes, strict=True):
+        outcomes_by_index[index] = outcome
+
+    finished_at = timezone.now() if now is None else now
+    due_now = _record(rows, outcomes_by_index, finished_at, steps, stats)
+    return count, due_now
+
+
+def _backoff(attempts, retry_after=None):
+    base = float(conf.get("RETRY_BASE_SECONDS"))
+    ceiling = float(conf.get("RETRY_MAX_SECONDS"))
+    delay = min(ceiling, base * (2 ** max(attempts - 1, 0)))
+    delay *= random.uniform(0.75, 1.25)  # jitter: retries from one outage don't arrive together
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return timedelta(seconds=delay)
+
+
+def _record(rows, outcomes, now, steps, stats):
+    """Write every outcome of a batch in one bulk UPDATE, then advance the enrollments."""
+    max_attempts = int(conf.get("MAX_ATTEMPTS"))
+    advance, suppress_contacts, pause_reason = [], set(), None
+    for index, delivery in enumerate(rows):
+        outcome = outcomes[index]
+        delivery.claim_token = ""
+        delivery.claimed_until = None
+        kind = outcome.kind
+        if kind == "sent":
+            delivery.status = S.SENT
+            delivery.sent_at = now
+            delivery.esp_message_id = outcome.message_id[:255]
+            delivery.last_error = ""
+            advance.append(delivery)
+            stats.sent += 1
+        elif kind == "retry" and delivery.attempts < max_attempts:
+            delivery.status = S.SCHEDULED
+            delivery.due_at = now + _backoff(delivery.attempts, outcome.retry_after)
+            delivery.last_error = outcome.error
+            stats.retried += 1
+        elif kind == "pause":
+            delivery.status = S.SCHEDULED
+            delivery.attempts = max(delivery.attempts - 1, 0)  # not burned
+            delivery.last_error = outcome.error
+            pause_reason = pause_reason or outcome.error
+        elif kind == "unknown":
+            delivery.status = S.UNKNOWN
+            delivery.last_error = outcome.error
+            stats.unknown += 1
+        elif kind == "suppress":
+            delivery.status = S.FAILED
+            delivery.last_error = outcome.error
+            suppress_contacts.add(delivery.contact_id)
+            stats.failed += 1
+        else:  # failed, or retries exhausted
+            delivery.status = S.FAILED
+            delivery.last_error = outcome.error or "Failed"
+            advance.append(delivery)
+            stats.failed += 1
+        stats.outcomes[kind] = stats.outcomes.get(kind, 0) + 1
+    with transaction.atomic():
+        _write_outcomes(rows, now)
+        due_now = _advance(advance, now, steps)
+    if suppress_contacts:
+        from ..models import Contact
+        from .exits import suppress
+
+        suppress(list(suppress_contacts), Contact.SuppressionReason.REJECTED)
+    if pause_reason:
+        until = now + timedelta(seconds=int(conf.get("PAUSE_SECONDS")))
+        SendingPause.objects.update_or_create(
+            key="default", defaults={"until": until, "reason": pause_reason[:2000]}
+        )
+        stats.paused = True
+        logger.error("Sending paused until %s: %s", until, pause_reason)
+    return due_now
+
+
+def _write_outcomes(rows, now):
+    """Store a batch's outcomes: one UPDATE for the sent rows, bulk updates only where needed."""
+    sent = [d for d in rows if d.status == S.SENT]
+    if sent:
+        Delivery.objects.filter(pk__in=[d.pk for d in sent]).update(
+            status=S.SENT, sent_at=now, last_error="", claim_token="", claimed_until=None
+        )
+        with_ids = [d for d in sent if d.esp_message_id]
+        if with_ids:
+            Delivery.objects.bulk_update(with_ids, ["esp_message_id"])
+    others = [d for d in rows if d.status != S.SENT]
+    if others:
+        Delivery.objects.bulk_update(
+            others,
+            ["status", "last_error", "due_at", "attempts", "claim_token", "claimed_until"],
+        )
+
+
+def _insert_next(finished_ids, step, due, now):
+    """INSERT … SELECT the next delivery of ``step`` for the enrollments of these deliveries."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(finished_ids))
+    sql = (
+        f"INSERT INTO {table} (enrollment_id, step_id, workflow_id, contact_id, status, due_at, "
+        f"claim_token, attempts, last_error, esp_message_id, created_at) "
+        f"SELECT enrollment_id, %s, workflow_id, contact_id, %s, %s, '', 0, '', '', %s "
+        f"FROM {table} WHERE id IN ({placeholders}) "
+        f"ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [step.pk, S.SCHEDULED, due, now, *finished_ids])
+
+
+def _advance(finished, now, steps):
+    """Schedule each finished delivery's next email (due from now), or complete its enrollment.
+
+    Returns whether one of the new deliveries is already due.
+    """
+    if not finished:
+        return False
+    steps.load({d.workflow_id: d.workflow for d in finished}.values())
+    # Deliveries finished together move on together: one INSERT … SELECT per next step.
+    following, completed, due_now = {}, [], False
+    for delivery in finished:
+        nxt = steps.next_step(delivery.step)
+        if nxt is None:
+            completed.append(delivery.enrollment_id)
+        else:
+            following.setdefault(nxt.pk, (nxt, delivery.workflow, []))[2].append(delivery.pk)
+    for nxt, workflow, finished_ids in following.values():
+        due = due_time(now, nxt, workflow, steps.period(workflow))
+        due_now = due_now or due <= now
+        _insert_next(finished_ids, nxt, due, now)
+    if completed:
+        Enrollment.objects.filter(pk__in=completed, status=Enrollment.Status.ACTIVE).update(
+            status=Enrollment.Status.COMPLETED, ended_at=now
+        )
+    return due_now
+
+
+def drain(timeout=30.0, poll=0.05, **kwargs):
+    """Run :func:`run_due` until nothing is due or ``timeout`` passes (tools and benchmarks)."""
+    deadline = time.monotonic() + timeout
+    total = RunStats()
+    while time.monotonic() < deadline:
+        stats = run_due(**kwargs)
+        for name in ("sent", "skipped", "failed", "suppressed", "retried", "unknown", "batches"):
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
+        if not stats.batches:
+            break
+        time.sleep(0 if stats.batches else poll)
+    return total

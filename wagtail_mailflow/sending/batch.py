@@ -1,0 +1,192 @@
+"""Sending a batch of messages over one connection, and classifying each outcome.
+
+Each message is sent on its own call so that one refused recipient never
+holds back the rest of the batch (and a batch never mixes recipients in one
+ESP call). The outcome of every message is one of:
+
+``sent``      the ESP accepted it (message id recorded);
+``retry``     a transient failure before the ESP took it (429, 5xx, connection refused);
+``failed``    refused for good (4xx other than 401/403/429);
+``suppress``  refused because of the recipient (invalid address, rejected): never retry;
+``unknown``   it may have reached the ESP (timeout after sending): never resend blindly;
+``pause``     the account itself was refused (401/403, authentication): stop the batch.
+"""
+
+import email.utils
+import logging
+import smtplib
+import socket
+from dataclasses import dataclass
+
+from django.core.mail import get_connection
+
+logger = logging.getLogger(__name__)
+
+#: Recipients per ESP API call; we send one recipient per call, so a batch of
+#: messages is also capped to keep one batch within an ESP's documented limit.
+ESP_BATCH_CAPS = {
+    "mailjet": 50,
+    "amazon_ses": 50,
+    "postmark": 500,
+    "sendgrid": 1000,
+    "mailgun": 1000,
+}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one message."""
+
+    kind: str
+    message_id: str = ""
+    error: str = ""
+    retry_after: float | None = None
+
+
+def batch_cap(backend_path):
+    """The per-call cap of the ESP behind an EMAIL_BACKEND path, or None."""
+    for esp, cap in ESP_BATCH_CAPS.items():
+        if f".{esp}." in f".{backend_path}.":
+            return cap
+    return None
+
+
+def send_batch(messages, connection=None):
+    """Send ``messages`` over one connection; returns one Outcome per message, in order.
+
+    After a ``pause`` outcome the remaining messages are not attempted and get
+    ``pause`` too, so no attempts are burned while the account is refused.
+    """
+    outcomes = []
+    connection = connection or get_connection()
+    try:
+        connection.open()
+    except Exception as exc:  # the connection itself: nothing was sent
+        outcome = classify(exc)
+        if outcome.kind == "unknown":
+            outcome.kind = "retry"
+        return [
+            Outcome(outcome.kind, error=outcome.error, retry_after=outcome.retry_after)
+            for _message in messages
+        ]
+    try:
+        for index, message in enumerate(messages):
+            message.connection = connection
+            try:
+                sent = connection.send_messages([message])
+            except Exception as exc:
+                outcome = classify(exc)
+                logger.warning("Sending to %s failed (%s): %s", message.to, outcome.kind, exc)
+                outcomes.append(outcome)
+                if outcome.kind == "pause":
+                    outcomes.extend(
+                        Outcome("pause", error=outcome.error) for _ in messages[index + 1 :]
+                    )
+                    break
+                continue
+            outcomes.append(_accepted(message, sent))
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a broken connection must not lose the outcomes
+            logger.exception("Closing the email connection failed")
+    return outcomes
+
+
+def _accepted(message, sent):
+    status = getattr(message, "anymail_status", None)
+    if status is None:
+        # A non-anymail backend (SMTP, console, locmem): accepted if it says so.
+        if sent == 0:
+            return Outcome("failed", error="The email backend did not send the message.")
+        return Outcome("sent", message_id=_header_message_id(message))
+    recipient = next(iter(status.recipients.values()), None) if status.recipients else None
+    recipient_status = recipient.status if recipient else status.status
+    if isinstance(recipient_status, set):
+        recipient_status = next(iter(recipient_status), None)
+    message_id = (recipient.message_id if recipient else status.message_id) or ""
+    if recipient_status in ("rejected", "invalid"):
+        return Outcome(
+            "suppress", message_id=str(message_id), error=f"Recipient {recipient_status}"
+        )
+    if recipient_status == "failed":
+        return Outcome("failed", message_id=str(message_id), error="The ESP reported a failure")
+    return Outcome("sent", message_id=str(message_id))
+
+
+def _header_message_id(message):
+    return str(message.extra_headers.get("Message-ID", "")) if message.extra_headers else ""
+
+
+def classify(exc):
+    """Map an exception raised while sending to an Outcome kind, with a readable reason."""
+    from anymail.exceptions import (
+        AnymailAPIError,
+        AnymailInvalidAddress,
+        AnymailRecipientsRefused,
+    )
+
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
+        return Outcome("suppress", error=error)
+    if isinstance(exc, AnymailAPIError):
+        requests_kind = _requests_failure(exc)
+        if requests_kind:
+            return Outcome(requests_kind, error=error)
+        code = getattr(exc, "status_code", None)
+        if code == 429:
+            return Outcome("retry", error=error, retry_after=_retry_after(exc))
+        if code in (401, 403):
+            return Outcome("pause", error=error)
+        if code is not None and code >= 500:
+            return Outcome("retry", error=error, retry_after=_retry_after(exc))
+        if code is not None and 400 <= code < 500:
+            return Outcome("failed", error=error)
+        return Outcome("unknown", error=error)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return Outcome("suppress", error=error)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return Outcome("pause", error=error)
+    if isinstance(exc, smtplib.SMTPConnectError | ConnectionRefusedError | socket.gaierror):
+        return Outcome("retry", error=error)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return Outcome("retry" if 400 <= exc.smtp_code < 500 else "failed", error=error)
+    if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError | socket.timeout):
+        return Outcome("unknown", error=error)
+    return Outcome("unknown", error=error)
+
+
+def _requests_failure(exc):
+    """For a network error from requests: 'retry' if nothing was sent, else 'unknown'."""
+    try:
+        import requests
+    except ImportError:  # pragma: no cover - anymail depends on requests
+        return None
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "retry"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        if "NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text:
+            return "retry"
+        return "unknown"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "unknown"
+    if isinstance(exc, requests.exceptions.RequestException):
+        return "unknown"
+    return None
+
+
+def _retry_after(exc):
+    response = getattr(exc, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        if parsed is None:
+            return None
+        from django.utils import timezone
+
+        return max((parsed - timezone.now()).total_seconds(), 0.0)
