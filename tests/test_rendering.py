@@ -523,6 +523,17 @@ def test_the_cache_is_bounded(mjml_calls):
     assert len(mjml_calls) == 3
 
 
+def test_a_revision_that_cannot_compile_fails_fast_from_the_cache(django_assert_num_queries):
+    template = EmailTemplateFactory()
+    broken = template.save_revision(clean=False)
+    broken.content["body"] = [raw("<mj-section><mj-text>")]
+    broken.save(update_fields=["content"])
+    with pytest.raises(rendering.TemplateError, match="never closed"):
+        compile_revision(broken.pk, "en")
+    with django_assert_num_queries(0), pytest.raises(rendering.TemplateError, match="never closed"):
+        compile_revision(broken.pk, "en")
+
+
 def test_render_does_no_database_queries(django_assert_num_queries):
     ContactPropertyFactory(name="birthday", type="date")
     template = EmailTemplateFactory(subject="{{ contact.birthday }}")

@@ -231,16 +231,24 @@ def compile_revision(revision, language=None):
         compiled = _cache.get(key)
         if compiled is not None:
             _cache.move_to_end(key)
+            if isinstance(compiled, TemplateError):
+                raise compiled
             return compiled
     if isinstance(revision, int):
         revision = Revision.objects.get(pk=revision)
-    compiled = compile_template(revision.as_object(), language)
+    try:
+        compiled = compile_template(revision.as_object(), language)
+    except TemplateError as exc:
+        # A revision never changes: remember the failure rather than recompile per email.
+        compiled = exc
     with _cache_lock:
         _cache[key] = compiled
         _cache.move_to_end(key)
         size = max(int(conf.get("RENDER_CACHE_SIZE") or 0), 1)
         while len(_cache) > size:
             _cache.popitem(last=False)
+    if isinstance(compiled, TemplateError):
+        raise compiled
     return compiled
 
 
