@@ -93,6 +93,15 @@ class Command(BaseCommand):
         "Create the sandbox demo data (admin user, pages, list, templates, workflow); idempotent."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--subscribe",
+            metavar="EMAIL",
+            help="Also subscribe this address to the Newsletter list, which enters it "
+            "into the welcome series (the worker then writes the first email to the outbox).",
+        )
+        parser.add_argument("--first-name", default="", help="First name for --subscribe.")
+
     def handle(self, *args, **options):
         with transaction.atomic():
             self.admin_user()
@@ -106,12 +115,29 @@ class Command(BaseCommand):
             self.report("Activated", workflow)
         if "mailflow_schedule" in get_commands():
             call_command("mailflow_schedule", stdout=self.stdout)
+        if options["subscribe"]:
+            self.subscribe(options["subscribe"], options["first_name"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready. Wagtail admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD} "
                 "(a local sandbox only)."
             )
         )
+
+    def subscribe(self, email, first_name):
+        from wagtail_mailflow.api import subscribe
+
+        contact, _membership, joined = subscribe(
+            email,
+            ContactList.objects.get(name="Newsletter"),
+            source="admin",
+            source_detail="load_demo --subscribe",
+            first_name=first_name or None,
+        )
+        if joined:
+            self.stdout.write(f"Subscribed {contact.email} to 'Newsletter'.")
+        else:
+            self.stdout.write(f"{contact.email} was already subscribed to 'Newsletter'.")
 
     def report(self, verb, obj):
         self.stdout.write(f"{verb}: {obj._meta.verbose_name} '{obj}'")
