@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from . import conf
+from .. import conf
 
 WEEKDAY_CHOICES = [
     (0, _("Monday")),
