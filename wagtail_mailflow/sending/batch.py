@@ -124,11 +124,15 @@ def classify(exc):
         AnymailAPIError,
         AnymailInvalidAddress,
         AnymailRecipientsRefused,
+        AnymailSerializationError,
+        AnymailUnsupportedFeature,
     )
 
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
         return Outcome("suppress", error=error)
+    if isinstance(exc, AnymailUnsupportedFeature | AnymailSerializationError):
+        return Outcome("failed", error=error)  # refused before any request: nothing was sent
     if isinstance(exc, AnymailAPIError):
         requests_kind = _requests_failure(exc)
         if requests_kind:
@@ -162,10 +166,13 @@ def _requests_failure(exc):
         import requests
     except ImportError:  # pragma: no cover - anymail depends on requests
         return None
+    if getattr(exc, "response", None) is not None:
+        return None  # the ESP answered (anymail's errors are requests.HTTPError): its status decides
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "retry"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        text = repr(exc)
+        # anymail re-raises requests' error as its own, the original as the cause.
+        text = f"{exc!r} {exc.__cause__!r}"
         if "NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text:
             return "retry"
         return "unknown"

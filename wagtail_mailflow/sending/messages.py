@@ -33,5 +33,6 @@ def build_message(rendered, *, to, delivery_id, workflow_id, unsubscribe_url, co
         DELIVERY_METADATA_KEY: str(delivery_id),
         WORKFLOW_METADATA_KEY: str(workflow_id),
     }
-    message.tags = ["mailflow", f"mailflow-workflow-{workflow_id}"]
+    # One tag: Postmark and Mailjet take only one (anymail refuses a second).
+    message.tags = [f"mailflow-workflow-{workflow_id}"]
     return message
