@@ -25,6 +25,8 @@ pids+=("$!")
 "$PYTHON" manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=("$!")
 
+if [ -n "${REDIS_URL:-}" ]; then queue="Redis at ${REDIS_URL}"; else queue="the database (ORM broker)"; fi
+
 cat <<MSG
 
   Mailflow sandbox
@@ -33,7 +35,7 @@ cat <<MSG
   Signup page:   http://127.0.0.1:${PORT}/newsletter/
   Wagtail admin: http://127.0.0.1:${PORT}/admin/   login: admin / admin (local sandbox only)
   Emails:        written to ${EMAIL_FILE_PATH:-sandbox/outbox/} (EMAIL_BACKEND changes this)
-  Task queue:    ${REDIS_URL:+Redis at $REDIS_URL}${REDIS_URL:-the database (ORM broker)}
+  Task queue:    ${queue}
 
   Press Ctrl-C to stop both processes.
 
