@@ -30,8 +30,13 @@ class Enrollment(models.Model):
         on_delete=models.CASCADE,
         related_name="enrollments",
     )
+    # Nullable so that erasing a contact keeps its enrollments, anonymous, for statistics.
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="enrollments"
+        Contact,
+        verbose_name=_("contact"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="enrollments",
     )
     #: Distinguishes allowed re-entries: '' for the only entry of a workflow
     #: without re-entry, the year for birthdays, the spell for reactivation.
@@ -63,4 +68,4 @@ class Enrollment(models.Model):
         indexes = [models.Index(fields=["workflow", "status"], name="mailflow_enrol_wf_status")]
 
     def __str__(self):
-        return f"{self.contact} in {self.workflow}"
+        return f"{self.contact or '—'} in {self.workflow}"
