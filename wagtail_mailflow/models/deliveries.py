@@ -73,6 +73,8 @@ class Delivery(models.Model):
             models.Index(fields=["status", "due_at"], name="mailflow_delivery_due"),
             models.Index(fields=["workflow", "status"], name="mailflow_delivery_wf_status"),
             models.Index(fields=["esp_message_id"], name="mailflow_delivery_msgid"),
+            # Statistics: a workflow's emails sent in a period.
+            models.Index(fields=["workflow", "sent_at"], name="mailflow_delivery_wf_sent"),
         ]
 
     def __str__(self):
