@@ -10,7 +10,11 @@ conditional UPDATE, so a repeated or lost queue task is harmless:
   serialises writers) and stamps them with a claim token and a lease;
 * **check**: just before the ESP call, rows whose contact became unsubscribed,
   suppressed or left the list are set aside; the rest become ``sending``;
-* **send** outside any transaction, over one connection;
+  rows whose sending period is closed now (workers were down, a retry fell
+  after hours) go back to ``scheduled`` for the next opening;
+* **send** outside any transaction, over one connection; while the ESP calls
+  go on, the contacts not yet sent to are re-checked (``RECHECK_SECONDS``), so
+  an unsubscribe during a batch stops its later messages;
 * **record** every outcome in one bulk UPDATE; **advance** the enrollments
   (next delivery due from now, or completed) with one INSERT and one UPDATE.
 
@@ -43,6 +47,12 @@ from ..models import (
 from .timing import SendingPeriod, due_time
 
 logger = logging.getLogger(__name__)
+
+#: While a batch is at the ESP, the contacts not yet sent to are checked again (one
+#: query) before a message whenever this many seconds passed since the last check.
+#: A real ESP call takes longer than this, so each message is checked just before its
+#: call; a fast local backend sends a whole batch without an extra query.
+RECHECK_SECONDS = 0.05
 
 S = Delivery.Status
 SENDABLE_WORKFLOWS = (EmailWorkflow.Status.ACTIVE, EmailWorkflow.Status.LOCKED)
@@ -271,9 +281,16 @@ def _send_batch(now, size, steps, stats, connection_factory):
         return count, False
     steps.load({d.workflow_id: d.workflow for d in rows}.values())
 
-    messages, outcomes_by_index = [], {}
+    messages, outcomes_by_index, opens = [], {}, {}
     for index, delivery in enumerate(rows):
         contact, workflow, step = delivery.contact, delivery.workflow, delivery.step
+        if workflow.pk not in opens:
+            opens[workflow.pk] = steps.period(workflow).next_opening(now)
+        if opens[workflow.pk] > now:
+            # Due, but the sending period is closed now (workers were down, a retry
+            # fell after hours): it waits for the next opening.
+            outcomes_by_index[index] = Outcome("wait")
+            continue
         try:
             compiled = compile_revision(step.template_revision_id, workflow.language)
             url = unsubscribe_url(contact.pk, workflow.contact_list_id)
@@ -292,13 +309,39 @@ def _send_batch(now, size, steps, stats, connection_factory):
         messages.append((index, message))
 
     connection = connection_factory() if connection_factory else None
-    sent_outcomes = send_batch([m for _i, m in messages], connection=connection)
+    recheck = _Recheck([rows[i].pk for i, _m in messages])
+    sent_outcomes = send_batch(
+        [m for _i, m in messages], connection=connection, should_send=recheck
+    )
     for (index, _message), outcome in zip(messages, sent_outcomes, strict=True):
         outcomes_by_index[index] = outcome
 
     finished_at = timezone.now() if now is None else now
     due_now = _record(rows, outcomes_by_index, finished_at, steps, stats)
     return count, due_now
+
+
+class _Recheck:
+    """``should_send`` for a batch: is this delivery's contact still reachable?
+
+    Checked at claim time; checked again here, for every message not yet sent,
+    once ``RECHECK_SECONDS`` have passed since the last check (one query).
+    """
+
+    def __init__(self, delivery_ids):
+        self.delivery_ids = delivery_ids
+        self.checked_at = time.monotonic()
+        self.unreachable = set()
+
+    def __call__(self, index):
+        if time.monotonic() - self.checked_at >= RECHECK_SECONDS:
+            self.unreachable.update(
+                Delivery.objects.filter(pk__in=self.delivery_ids[index:])
+                .filter(_unreachable_q())
+                .values_list("pk", flat=True)
+            )
+            self.checked_at = time.monotonic()
+        return self.delivery_ids[index] not in self.unreachable
 
 
 def _backoff(attempts, retry_after=None):
@@ -314,7 +357,7 @@ def _backoff(attempts, retry_after=None):
 def _record(rows, outcomes, now, steps, stats):
     """Write every outcome of a batch in one bulk UPDATE, then advance the enrollments."""
     max_attempts = int(conf.get("MAX_ATTEMPTS"))
-    advance, suppress_contacts, pause_reason = [], set(), None
+    advance, suppress_contacts, pause_reason, withdrawn = [], set(), None, []
     for index, delivery in enumerate(rows):
         outcome = outcomes[index]
         delivery.claim_token = ""
@@ -337,6 +380,16 @@ def _record(rows, outcomes, now, steps, stats):
             delivery.attempts = max(delivery.attempts - 1, 0)  # not burned
             delivery.last_error = outcome.error
             pause_reason = pause_reason or outcome.error
+        elif kind == "wait":  # the sending period is closed: not an attempt
+            delivery.status = S.SCHEDULED
+            delivery.attempts = max(delivery.attempts - 1, 0)
+            delivery.due_at = steps.period(delivery.workflow).next_opening(now)
+        elif kind == "withdrawn":  # unreachable since the claim: as if set aside then
+            delivery.status = S.SUPPRESSED
+            delivery.attempts = max(delivery.attempts - 1, 0)
+            delivery.last_error = outcome.error
+            withdrawn.append(delivery.enrollment_id)
+            stats.suppressed += 1
         elif kind == "unknown":
             delivery.status = S.UNKNOWN
             delivery.last_error = outcome.error
@@ -355,6 +408,12 @@ def _record(rows, outcomes, now, steps, stats):
     with transaction.atomic():
         _write_outcomes(rows, now)
         due_now = _advance(advance, now, steps)
+        if withdrawn:
+            Enrollment.objects.filter(pk__in=withdrawn, status=Enrollment.Status.ACTIVE).update(
+                status=Enrollment.Status.EXITED,
+                exit_reason=Enrollment.ExitReason.SUPPRESSED,
+                ended_at=now,
+            )
     if suppress_contacts:
         from ..models import Contact
         from .exits import suppress

@@ -9,7 +9,8 @@ ESP call). The outcome of every message is one of:
 ``failed``    refused for good (4xx other than 401/403/429);
 ``suppress``  refused because of the recipient (invalid address, rejected): never retry;
 ``unknown``   it may have reached the ESP (timeout after sending): never resend blindly;
-``pause``     the account itself was refused (401/403, authentication): stop the batch.
+``pause``     the account itself was refused (401/403, authentication): stop the batch;
+``withdrawn`` not attempted: the contact became unreachable while the batch was being sent.
 """
 
 import email.utils
@@ -33,6 +34,12 @@ ESP_BATCH_CAPS = {
 }
 
 
+WITHDRAWN = (
+    "Not sent: the contact unsubscribed, was suppressed or left the list "
+    "while the batch was being sent."
+)
+
+
 @dataclass(slots=True)
 class Outcome:
     """What happened to one message."""
@@ -43,6 +50,11 @@ class Outcome:
     retry_after: float | None = None
 
 
+#: ESP error codes in a 4xx answer that refuse the account, not the message (Postmark
+#: answers 422: 10 bad token, 405 out of credits, 412 account pending, 413 may not send).
+ACCOUNT_ERROR_CODES = {"postmark": frozenset({10, 405, 412, 413})}
+
+
 def batch_cap(backend_path):
     """The per-call cap of the ESP behind an EMAIL_BACKEND path, or None."""
     for esp, cap in ESP_BATCH_CAPS.items():
@@ -51,11 +63,13 @@ def batch_cap(backend_path):
     return None
 
 
-def send_batch(messages, connection=None):
+def send_batch(messages, connection=None, should_send=None):
     """Send ``messages`` over one connection; returns one Outcome per message, in order.
 
     After a ``pause`` outcome the remaining messages are not attempted and get
     ``pause`` too, so no attempts are burned while the account is refused.
+    ``should_send(index)``, when given, is asked just before each message;
+    False withdraws it.
     """
     outcomes = []
     connection = connection or get_connection()
@@ -71,6 +85,9 @@ def send_batch(messages, connection=None):
         ]
     try:
         for index, message in enumerate(messages):
+            if should_send is not None and not should_send(index):
+                outcomes.append(Outcome("withdrawn", error=WITHDRAWN))
+                continue
             message.connection = connection
             try:
                 sent = connection.send_messages([message])
@@ -140,7 +157,9 @@ def classify(exc):
         code = getattr(exc, "status_code", None)
         if code == 429:
             return Outcome("retry", error=error, retry_after=_retry_after(exc))
-        if code in (401, 403):
+        if code in (401, 403) or _esp_error_code(exc) in ACCOUNT_ERROR_CODES.get(
+            (getattr(exc, "esp_name", None) or "").lower(), ()
+        ):
             return Outcome("pause", error=error)
         if code is not None and code >= 500:
             return Outcome("retry", error=error, retry_after=_retry_after(exc))
@@ -167,7 +186,8 @@ def _requests_failure(exc):
     except ImportError:  # pragma: no cover - anymail depends on requests
         return None
     if getattr(exc, "response", None) is not None:
-        return None  # the ESP answered (anymail's errors are requests.HTTPError): its status decides
+        # The ESP answered (anymail's errors are requests.HTTPError): its status decides.
+        return None
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "retry"
     if isinstance(exc, requests.exceptions.ConnectionError):
@@ -181,6 +201,14 @@ def _requests_failure(exc):
     if isinstance(exc, requests.exceptions.RequestException):
         return "unknown"
     return None
+
+
+def _esp_error_code(exc):
+    """The ESP's own error code in a JSON answer (Postmark's ``ErrorCode``), or None."""
+    try:
+        return int(exc.response.json().get("ErrorCode"))
+    except Exception:  # no answer, not JSON, no code
+        return None
 
 
 def _retry_after(exc):
