@@ -131,7 +131,9 @@ class FakePostmark:
     def script(self, *replies, to=None):
         """Queue replies for the next requests (to ``to`` only, when given)."""
         with self._lock:
-            queue = self._anyone if to is None else self._by_recipient.setdefault(to.lower(), deque())
+            queue = (
+                self._anyone if to is None else self._by_recipient.setdefault(to.lower(), deque())
+            )
             queue.extend(replies)
 
     def _next_reply(self, to):
@@ -158,7 +160,9 @@ class FakePostmark:
     def start(self):
         self._server = _Server(("127.0.0.1", self.port), self._handler())
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def stop(self):
