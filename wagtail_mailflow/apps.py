@@ -15,3 +15,7 @@ class WagtailMailflowConfig(AppConfig):
         from .sending.tracking import handle_tracking_event
 
         tracking.connect(handle_tracking_event, dispatch_uid="wagtail_mailflow.tracking")
+
+        from .triggers import users as user_sync
+
+        user_sync.connect()  # only when WAGTAIL_MAILFLOW_USER_SYNC is set

@@ -40,6 +40,10 @@ DEFAULTS = {
     # (deferred, or bounced but not hard) within SOFT_BOUNCE_DAYS; 0 never does.
     "SOFT_BOUNCE_LIMIT": 3,
     "SOFT_BOUNCE_DAYS": 30,
+    # Site users as contacts (see docs/site-users.md): a dict mapping user / profile
+    # fields to contact fields ("fields") and properties ("properties"), with an
+    # optional "signup_list", "profile_model" and "profile_user_field". None: off.
+    "USER_SYNC": None,
 }
 
 
