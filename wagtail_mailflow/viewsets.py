@@ -12,6 +12,7 @@ from .admin.contacts import (
     contact_viewset,
     segment_viewset,
 )
+from .admin.deliveries import delivery_viewset
 from .admin.templates import email_template_viewset
 from .admin.workflows import workflow_viewset
 
@@ -20,6 +21,7 @@ __all__ = [
     "contact_list_viewset",
     "contact_property_viewset",
     "contact_viewset",
+    "delivery_viewset",
     "email_template_viewset",
     "segment_viewset",
     "workflow_viewset",
@@ -32,6 +34,7 @@ class MailflowViewSetGroup(ViewSetGroup):
     menu_order = 250
     items = (
         workflow_viewset,
+        delivery_viewset,
         email_template_viewset,
         contact_viewset,
         contact_list_viewset,

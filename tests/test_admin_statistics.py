@@ -1,0 +1,291 @@
+"""The statistics page of a workflow: figures, period validation, constant queries, the chart."""
+
+import datetime
+import itertools
+import re
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from wagtail_mailflow.admin.statistics import workflow_statistics
+from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment
+
+from .engine_helpers import active_workflow
+
+pytestmark = pytest.mark.django_db
+
+UTC = datetime.UTC
+S = Delivery.Status
+E = DeliveryEvent.Type
+_event_ids = itertools.count()
+
+
+def at(day, hour=10, minute=0):
+    return datetime.datetime(2025, 3, day, hour, minute, tzinfo=UTC)
+
+
+def delivery(workflow, step, status=S.SENT, sent_at=None, due_at=None, contact=None, enrollment=None):
+    """A delivery with its own enrollment (and contact unless given)."""
+    if enrollment is None:
+        contact = contact or Contact.objects.create(email=f"c{next(_event_ids)}@example.com")
+        enrollment = Enrollment.objects.create(
+            workflow=workflow, contact=contact, status=Enrollment.Status.COMPLETED
+        )
+    return Delivery.objects.create(
+        enrollment=enrollment,
+        step=step,
+        workflow=workflow,
+        contact=enrollment.contact,
+        status=status,
+        sent_at=sent_at,
+        due_at=due_at or sent_at,
+    )
+
+
+def event(d, event_type, when=None):
+    return DeliveryEvent.objects.create(
+        delivery=d,
+        esp="test",
+        event_id=f"ev-{next(_event_ids)}",
+        event_type=event_type,
+        timestamp=when or d.sent_at or d.due_at,
+    )
+
+
+@pytest.fixture
+def figures_workflow():
+    """Two emails, Paris time, and a hand-built set of deliveries and events in March 2025."""
+    workflow = active_workflow(timezone="Europe/Paris")
+    step1, step2 = workflow.steps.order_by("sort_order")
+    d1 = delivery(workflow, step1, sent_at=at(2))
+    for t in (E.DELIVERED, E.OPENED, E.OPENED, E.CLICKED, E.DEFERRED):
+        event(d1, t)
+    # 23:30 UTC on the 2nd is 00:30 on the 3rd in Paris: counts on the 3rd.
+    d2 = delivery(workflow, step1, sent_at=at(2, 23, 30))
+    event(d2, E.DELIVERED)
+    event(d2, E.COMPLAINED)
+    d3 = delivery(workflow, step1, sent_at=at(5))
+    event(d3, E.BOUNCED)
+    delivery(workflow, step1, status=S.FAILED, due_at=at(4))
+    # Sent before the period: neither it nor its later open count.
+    before = delivery(workflow, step1, sent_at=datetime.datetime(2025, 2, 20, 9, tzinfo=UTC))
+    event(before, E.OPENED, when=at(2))
+    d6 = delivery(workflow, step2, sent_at=at(6))
+    event(d6, E.DELIVERED)
+    event(d6, E.UNSUBSCRIBED)
+    d7 = delivery(workflow, step2, sent_at=at(6, 12))
+    event(d7, E.REJECTED)
+    delivery(workflow, step2, status=S.SUPPRESSED, due_at=at(6))
+    delivery(workflow, step2, status=S.SCHEDULED, due_at=at(6))
+    # Sent after the period.
+    delivery(workflow, step2, sent_at=at(9))
+    # One contact who entered twice (re-entry) and is in the workflow now.
+    twice = Contact.objects.create(email="twice@example.com")
+    Enrollment.objects.create(
+        workflow=workflow, contact=twice, entry_key="2024", status=Enrollment.Status.COMPLETED
+    )
+    Enrollment.objects.create(workflow=workflow, contact=twice, entry_key="2025")
+    exited = Contact.objects.create(email="exited@example.com")
+    Enrollment.objects.create(workflow=workflow, contact=exited, status=Enrollment.Status.EXITED)
+    return workflow, step1, step2
+
+
+def stats_url(workflow, **params):
+    from urllib.parse import urlencode
+
+    url = reverse("mailflow_workflow_statistics", args=[workflow.pk])
+    return f"{url}?{urlencode(params, doseq=True)}" if params else url
+
+
+PERIOD = {"period": "custom", "start": "2025-03-01", "end": "2025-03-07"}
+
+
+def test_figures_per_email_over_the_period(figures_workflow):
+    workflow, step1, step2 = figures_workflow
+    stats = workflow_statistics(workflow, datetime.date(2025, 3, 1), datetime.date(2025, 3, 7))
+    first, second = stats.emails
+    assert first.step == step1 and second.step == step2
+    assert first.counts == {
+        "sent": 3,
+        "delivered": 2,
+        "opened": 1,  # two opens of one email count once
+        "clicked": 1,
+        "bounced": 1,
+        "spam": 1,
+        "unsubscribed": 0,
+        "blocked": 1,  # the failed delivery
+    }
+    assert second.counts == {
+        "sent": 2,
+        "delivered": 1,
+        "opened": 0,
+        "clicked": 0,
+        "bounced": 0,
+        "spam": 0,
+        "unsubscribed": 1,
+        "blocked": 2,  # one suppressed + one rejected by the ESP
+    }
+    assert first.rate("delivered") == pytest.approx(200 / 3)
+    assert first.rate("opened") == pytest.approx(100 / 3)
+    assert second.rate("unsubscribed") == pytest.approx(50)
+    # Blocked or failed is a share of the emails attempted (2 sent + 1 suppressed).
+    assert second.rate("blocked") == pytest.approx(200 / 3)
+    assert first.rate("sent") is None
+
+
+def test_live_figures(figures_workflow):
+    workflow, *_ = figures_workflow
+    stats = workflow_statistics(workflow)
+    assert stats.sent_total == 7  # every sent email, whatever the period
+    # 10 deliveries' contacts + "twice" (counted once) + "exited".
+    assert stats.entered == 10 + 1 + 1
+    assert stats.in_workflow == 1
+    assert stats.completed == 10 + 1
+
+
+def test_days_follow_the_workflow_timezone(figures_workflow):
+    workflow, *_ = figures_workflow
+    stats = workflow_statistics(workflow, datetime.date(2025, 3, 1), datetime.date(2025, 3, 7))
+    assert stats.days[0] == datetime.date(2025, 3, 1) and len(stats.days) == 7
+    assert stats.series["sent"] == [0, 1, 1, 0, 1, 2, 0]
+    assert stats.series["blocked"] == [0, 0, 0, 1, 0, 2, 0]
+    assert stats.series["spam"] == [0, 0, 1, 0, 0, 0, 0]
+    assert stats.totals["delivered"] == 3
+
+
+def test_page_shows_figures_and_chart_titles(admin_client, figures_workflow):
+    workflow, step1, _step2 = figures_workflow
+    response = admin_client.get(stats_url(workflow, **PERIOD))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r'data-figure="sent_total">7<', html)
+    assert re.search(r'data-figure="in_workflow">1<', html)
+    row = re.search(rf'<tr data-step="{step1.pk}">(.*?)</tr>', html, re.S).group(1)
+    assert re.search(r'data-status="delivered">\s*<span class="mailflow-stats__count">2</span>', row)
+    assert "66.7 %" in row
+    # The exact figure for a day, on hover: a <title> per point and per day.
+    assert "<title>03/03/2025: 1 spam</title>" in html
+    assert "<title>03/06/2025: 2 sent</title>" in html
+    assert re.search(r"<title>03/06/2025 — Sent 2, Delivered 1, .*Blocked or failed 2</title>", html)
+    assert 'src="/static/wagtail_mailflow/statistics.js"' in html
+    assert "cdn" not in html.lower().replace("wagtail", "")
+
+
+def test_unchecked_statuses_start_hidden(admin_client, figures_workflow):
+    workflow, *_ = figures_workflow
+    response = admin_client.get(stats_url(workflow, status=["sent", "opened"], **PERIOD))
+    html = response.content.decode()
+    assert re.search(r'<g class="mailflow-stats__series" data-series="sent"[^>]*>', html).group(0)
+    assert 'display="none"' not in re.search(r'<g[^>]*data-series="sent"[^>]*>', html).group(0)
+    assert 'display="none"' in re.search(r'<g[^>]*data-series="clicked"[^>]*>', html).group(0)
+    assert re.search(r'value="clicked" data-mailflow-series="clicked">', html)
+    assert re.search(r'value="opened" data-mailflow-series="opened" checked>', html)
+
+
+def test_default_period_is_last_30_days(admin_client):
+    workflow = active_workflow()
+    response = admin_client.get(stats_url(workflow))
+    assert response.status_code == 200
+    stats = response.context["stats"]
+    assert len(stats.days) == 30
+    assert (stats.end - stats.start).days == 29
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"period": "custom"}, "Enter both the first and the last day"),
+        ({"period": "custom", "start": "2025-03-07", "end": "2025-03-01"}, "must not be before"),
+        ({"period": "custom", "start": "2023-01-01", "end": "2025-03-01"}, "at most 366 days"),
+        ({"period": "custom", "start": "2025-02-30", "end": "2025-03-01"}, "Enter a valid date"),
+        ({"period": "custom", "start": "2999-01-01", "end": "2999-01-02"}, "cannot start in the future"),
+        ({"period": "12"}, "Select a valid choice"),
+        ({"status": "nonsense"}, "Select a valid choice"),
+    ],
+)
+def test_bad_period_is_a_form_error(admin_client, params, message):
+    workflow = active_workflow()
+    response = admin_client.get(stats_url(workflow, **params))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert "chart" not in response.context or response.context.get("chart") is None
+
+
+def _build(steps, deliveries):
+    workflow = active_workflow(
+        delays=[(n, "days") for n in range(steps)], title=f"W {steps}-{deliveries}"
+    )
+    step_list = list(workflow.steps.all())
+    contacts = Contact.objects.bulk_create(
+        [Contact(email=f"bulk{steps}-{n}@example.com") for n in range(deliveries)]
+    )
+    enrollments = Enrollment.objects.bulk_create(
+        [Enrollment(workflow=workflow, contact=c) for c in contacts]
+    )
+    rows = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                enrollment=e,
+                step=step_list[n % len(step_list)],
+                workflow=workflow,
+                contact=e.contact,
+                status=S.SENT if n % 7 else S.FAILED,
+                sent_at=at(1 + n % 7) if n % 7 else None,
+                due_at=at(1 + n % 7),
+            )
+            for n, e in enumerate(enrollments)
+        ]
+    )
+    DeliveryEvent.objects.bulk_create(
+        [
+            DeliveryEvent(
+                delivery=d, esp="t", event_id=f"{d.pk}-{t}", event_type=t, timestamp=at(8)
+            )
+            for d in rows
+            if d.sent_at
+            for t in (E.DELIVERED, E.OPENED)
+        ]
+    )
+    return workflow
+
+
+def _count_queries(client, workflow):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(stats_url(workflow, **PERIOD))
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_queries_do_not_grow_with_steps_or_deliveries(admin_client):
+    small = _build(steps=1, deliveries=10)
+    large = _build(steps=5, deliveries=500)
+    admin_client.get(stats_url(small, **PERIOD))  # warm per-process caches (menu, site)
+    assert _count_queries(admin_client, small) == _count_queries(admin_client, large)
+    start, end = datetime.date(2025, 3, 1), datetime.date(2025, 3, 7)
+    for workflow, sent in ((small, 9 - 1), (large, 500 - 72)):
+        with CaptureQueriesContext(connection) as captured:
+            stats = workflow_statistics(workflow, start, end)
+        # live contacts, total sent, steps, deliveries by day, events by day
+        assert len(captured) == 5
+        assert sum(e.counts["sent"] for e in stats.emails) == sent
+        assert sum(e.counts["opened"] for e in stats.emails) == sent
+
+
+def test_view_permission_required(client, django_user_model):
+    workflow = active_workflow()
+    user = django_user_model.objects.create_user("editor", "editor@example.com", "pw")
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client.force_login(user)
+    url = stats_url(workflow)
+    response = client.get(url)
+    assert response.status_code in (302, 403)
+    assert b"Emails by status per day" not in response.content
+    group = Group.objects.create(name="Viewers")
+    group.permissions.add(Permission.objects.get(codename="view_emailworkflow"))
+    user.groups.add(group)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"Emails by status per day" in response.content

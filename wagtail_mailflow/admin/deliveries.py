@@ -1,0 +1,220 @@
+"""Sent emails: a read-only, filterable listing of deliveries and the message as it was sent.
+
+Deliveries are written by the engine only: the listing has no add, edit, copy
+or delete views, and its permission policy grants nothing but "view", so
+Wagtail shows no buttons for them either.
+"""
+
+import django_filters
+from django.db.models import Q
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.admin.views.generic.models import IndexView, InspectView
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
+
+from .. import rendering
+from ..models import Delivery, EmailWorkflow, WorkflowStep
+from ..unsubscribe import unsubscribe_url
+
+
+class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
+    """Model permissions, except that nobody may add, change or delete (the engine writes)."""
+
+    def user_has_permission(self, user, action):
+        return action == "view" and super().user_has_permission(user, action)
+
+    def user_has_any_permission(self, user, actions):
+        return super().user_has_any_permission(user, [a for a in actions if a == "view"])
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_permission(user, action)
+
+    def user_has_any_permission_for_instance(self, user, actions, instance):
+        return self.user_has_any_permission(user, actions)
+
+
+delivery_permission_policy = ViewOnlyPermissionPolicy(Delivery)
+register_permission_policy(Delivery, delivery_permission_policy, exact_class=True)
+
+
+class StepChoiceField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.workflow} — {obj.template}"
+
+
+class StepFilter(django_filters.ModelChoiceFilter):
+    field_class = StepChoiceField
+
+
+class DeliveryFilterSet(WagtailFilterSet):
+    workflow = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Workflow"), queryset=EmailWorkflow.objects.order_by("title")
+    )
+    step = StepFilter(
+        label=gettext_lazy("Email"),
+        queryset=WorkflowStep.objects.select_related("workflow", "template").order_by(
+            "workflow__title", "sort_order", "pk"
+        ),
+    )
+    status = django_filters.ChoiceFilter(
+        label=gettext_lazy("Status"), choices=Delivery.Status.choices
+    )
+    date = django_filters.DateFromToRangeFilter(
+        label=gettext_lazy("Sent (or due, if not sent)"),
+        method="filter_date",
+        widget=DateRangePickerWidget,
+    )
+
+    class Meta:
+        model = Delivery
+        fields = ["workflow", "step", "status"]
+
+    def filter_date(self, queryset, name, value):
+        """Sent emails by their sending day, the others by their due day."""
+        if not value:
+            return queryset
+        q_sent, q_due = Q(), Q(sent_at__isnull=True)
+        if value.start is not None:
+            q_sent &= Q(sent_at__gte=value.start)
+            q_due &= Q(due_at__gte=value.start)
+        if value.stop is not None:  # the end of the last day (23:59:59.999999)
+            q_sent &= Q(sent_at__lte=value.stop)
+            q_due &= Q(due_at__lte=value.stop)
+        if not q_sent:
+            return queryset
+        return queryset.filter(q_sent | q_due)
+
+
+class DeliveryIndexView(IndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("contact", "workflow", "step__template")
+
+
+def _re_render(delivery):
+    """The message of ``delivery`` re-rendered from the step's frozen revision, and a note.
+
+    Returns ``(rendered or None, note, error)``.
+    """
+    step, workflow, contact = delivery.step, delivery.workflow, delivery.contact
+    note = _(
+        "Re-rendered now from the template revision this workflow froze when it was activated, "
+        "for this contact's current data: what the contact received, unless their data has "
+        "changed since."
+    )
+    try:
+        if step.template_revision_id:
+            compiled = rendering.compile_revision(step.template_revision_id, workflow.language)
+        else:
+            note = _(
+                "This workflow has no frozen revision for this email: shown as the template "
+                "is now, which may differ from what was sent."
+            )
+            compiled = rendering.compile_template(step.template, workflow.language)
+    except (rendering.TemplateError, ValueError) as exc:
+        return None, note, str(exc)
+    if contact is None:
+        values = rendering.sample_values()
+        note = _("The contact has been erased: shown with sample data.")
+        url = "#"
+    else:
+        values = rendering.contact_values(contact)
+        url = unsubscribe_url(contact.pk, workflow.contact_list_id)
+    return compiled.render(values, url), note, None
+
+
+class DeliveryInspectView(InspectView):
+    template_name = "wagtail_mailflow/admin/deliveries/inspect.html"
+
+    def get_object(self, queryset=None):
+        from django.shortcuts import get_object_or_404
+
+        return get_object_or_404(
+            Delivery.objects.select_related(
+                "contact", "workflow", "step__template", "step__template_revision"
+            ),
+            pk=self.pk,
+        )
+
+    def get_edit_url(self):
+        return None
+
+    def get_delete_url(self):
+        return None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        delivery = self.object
+        rendered, note, error = _re_render(delivery)
+        context.update(
+            delivery=delivery,
+            rendered=rendered,
+            render_note=note,
+            render_error=error,
+            recipient=delivery.contact.email if delivery.contact else "—",
+            events=list(delivery.events.order_by("timestamp", "pk")),
+        )
+        return context
+
+
+class DeliveryViewSet(ModelViewSet):
+    model = Delivery
+    icon = "mail"
+    menu_label = gettext_lazy("Sent emails")
+    url_prefix = "mailflow/sent-emails"
+    add_to_admin_menu = False
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    index_view_class = DeliveryIndexView
+    inspect_view_class = DeliveryInspectView
+    filterset_class = DeliveryFilterSet
+    search_fields = None
+    list_export = []
+    list_display = [
+        Column("contact", label=gettext_lazy("To"), accessor="contact"),
+        Column("workflow", label=gettext_lazy("Workflow")),
+        Column("step", label=gettext_lazy("Email"), accessor="step.template"),
+        StatusTagColumn(
+            "status",
+            label=gettext_lazy("Status"),
+            accessor="get_status_display",
+            primary=lambda d: d.status == Delivery.Status.SENT,
+        ),
+        DateColumn("sent_at", label=gettext_lazy("Sent")),
+        DateColumn("due_at", label=gettext_lazy("Due")),
+        Column("attempts", label=gettext_lazy("Attempts")),
+    ]
+
+    @property
+    def permission_policy(self):
+        return delivery_permission_policy
+
+    def get_common_view_kwargs(self, **kwargs):
+        view_kwargs = super().get_common_view_kwargs(**kwargs)
+        for name in ("add_url_name", "edit_url_name", "delete_url_name", "copy_url_name"):
+            view_kwargs[name] = None
+        view_kwargs["history_url_name"] = None
+        view_kwargs["usage_url_name"] = None
+        return view_kwargs
+
+    def get_urlpatterns(self):
+        # Only the listing and the inspect view: no add, edit, copy, delete or history.
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path("inspect/<int:pk>/", self.inspect_view, name="inspect"),
+        ]
+
+    def get_permissions_to_register(self):
+        from django.contrib.auth.models import Permission
+        from django.contrib.contenttypes.models import ContentType
+
+        content_type = ContentType.objects.get_for_model(Delivery, for_concrete_model=False)
+        return Permission.objects.filter(content_type=content_type, codename="view_delivery")
+
+
+delivery_viewset = DeliveryViewSet("mailflow_deliveries")

@@ -1,0 +1,401 @@
+"""Trying a workflow out: send one of its emails to yourself, and a dry run of its timeline.
+
+Neither writes to the deliveries or enrollments: a test email goes straight
+through Django's email API, and a dry run only reads (eligibility, timing,
+rendering) and shows what would happen.
+"""
+
+import dataclasses
+import datetime
+import logging
+import zoneinfo
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .. import conf, rendering
+from ..engine.entry import eligible_contacts
+from ..engine.timing import SendingPeriod, add_delay, due_time
+from ..models import Contact, ContactList, EmailWorkflow, Enrollment, ListMembership
+from ..sending.messages import DELIVERY_METADATA_KEY, build_message
+from ..unsubscribe import unsubscribe_url
+from .statistics import WorkflowToolView
+
+logger = logging.getLogger(__name__)
+
+#: How many members of a test list a dry run lists.
+MAX_DRY_RUN_CONTACTS = 200
+#: How many contacts an email search proposes.
+MAX_MATCHES = 20
+
+
+def compiled_email(step, workflow):
+    """The compiled email a test or dry run uses, and which version of the template it is.
+
+    An active (locked, stopped, archived) workflow sends the revision frozen at
+    activation; a draft sends whatever its template's latest revision is then.
+    """
+    language = workflow.language
+    if workflow.status != EmailWorkflow.Status.DRAFT and step.template_revision_id:
+        return (
+            rendering.compile_revision(step.template_revision_id, language),
+            _("the template revision frozen when the workflow was activated"),
+        )
+    template = step.template
+    if template.latest_revision_id:
+        return (
+            rendering.compile_revision(template.latest_revision_id, language),
+            _("the template's latest revision"),
+        )
+    return rendering.compile_template(template, language), _("the template as saved")
+
+
+def ordered_steps(workflow):
+    return list(workflow.steps.select_related("template").order_by("sort_order", "pk"))
+
+
+# -- send a test -----------------------------------------------------------------
+
+
+class TestSendForm(forms.Form):
+    step = forms.TypedChoiceField(label=gettext_lazy("Email"), coerce=int)
+
+    def __init__(self, *args, steps, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = [
+            (step.pk, f"{position}. {step.template} ({step.describe_delay()})")
+            for position, step in enumerate(steps, start=1)
+        ]
+        self.fields["step"].error_messages["invalid_choice"] = _(
+            "Choose one of this workflow's emails."
+        )
+
+
+def send_test(step, workflow, to):
+    """Send ``step``'s email to ``to`` with sample contact data, subject prefixed "[Test]"."""
+    compiled, _version = compiled_email(step, workflow)
+    base = conf.base_url()
+    rendered = compiled.render(rendering.sample_values(), f"{base}/#unsubscribe-test")
+    rendered = dataclasses.replace(
+        rendered, subject=_("[Test] %(subject)s") % {"subject": rendered.subject}
+    )
+    message = build_message(
+        rendered,
+        to=to,
+        delivery_id="",
+        workflow_id=workflow.pk,
+        unsubscribe_url=f"{base}/#unsubscribe-test",
+    )
+    # Not a delivery: nothing for tracking to tie events to, and no working unsubscribe link.
+    message.metadata.pop(DELIVERY_METADATA_KEY, None)
+    message.metadata["mailflow_test"] = "1"
+    message.extra_headers.pop("List-Unsubscribe", None)
+    message.extra_headers.pop("List-Unsubscribe-Post", None)
+    message.send(fail_silently=False)
+    return message
+
+
+class TestSendView(WorkflowToolView):
+    """Send one email of the workflow to the editor's own address, with sample data."""
+
+    tool = "test_send"
+    permission_action = "change"
+    template_name = "wagtail_mailflow/admin/testing/test_send.html"
+    page_title = gettext_lazy("Send a test")
+    http_method_names = ["get", "post"]
+
+    def get_form(self):
+        steps = ordered_steps(self.workflow)
+        self.steps = {step.pk: step for step in steps}
+        data = self.request.POST if self.request.method == "POST" else None
+        return TestSendForm(data, steps=steps)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", self.get_form())
+        context["recipient"] = (self.request.user.email or "").strip()
+        context["uses_frozen"] = self.workflow.status != EmailWorkflow.Status.DRAFT
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        recipient = (request.user.email or "").strip()
+        if not recipient:
+            messages.error(
+                request,
+                _(
+                    "Your account has no email address, so there is nowhere to send the test. "
+                    "Add one in your account settings first."
+                ),
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        step = self.steps[form.cleaned_data["step"]]
+        try:
+            send_test(step, self.workflow, recipient)
+        except (rendering.TemplateError, ValueError) as exc:
+            messages.error(request, _("The email cannot be rendered: %(error)s") % {"error": exc})
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        except Exception as exc:  # any backend or ESP failure is the editor's to see
+            logger.warning("Test email of workflow %s failed: %s", self.workflow.pk, exc)
+            messages.error(
+                request,
+                _("The test email could not be sent: %(error)s") % {"error": exc},
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=502)
+        messages.success(
+            request,
+            _("Test of “%(email)s” sent to %(address)s.")
+            % {"email": step.template, "address": recipient},
+        )
+        return redirect("mailflow_workflow_test_send", self.workflow.pk)
+
+
+# -- dry run ---------------------------------------------------------------------
+
+
+class DryRunForm(forms.Form):
+    email = forms.CharField(
+        label=gettext_lazy("Contact"),
+        required=False,
+        max_length=254,
+        help_text=gettext_lazy("Email address, or part of it."),
+    )
+    contact_list = forms.ModelChoiceField(
+        label=gettext_lazy("Or the members of a test list"),
+        queryset=ContactList.objects.order_by("name"),
+        required=False,
+    )
+    entered_at = forms.DateTimeField(
+        label=gettext_lazy("Entering at"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=gettext_lazy("In the workflow's timezone. Empty: now."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        email, contact_list = (data.get("email") or "").strip(), data.get("contact_list")
+        data["email"] = email
+        if "contact_list" in self.errors or "email" in self.errors:
+            return data
+        if email and contact_list:
+            raise forms.ValidationError(_("Choose a contact or a test list, not both."))
+        if not email and not contact_list:
+            raise forms.ValidationError(_("Enter a contact's email address or choose a test list."))
+        if email:
+            exact = Contact.objects.filter(email__iexact=email).first()
+            if exact is not None:
+                data["contacts"], data["matches"] = [exact], []
+            else:
+                matches = list(Contact.objects.filter(email__icontains=email)[: MAX_MATCHES + 1])
+                if not matches:
+                    self.add_error(
+                        "email", _("No contact's address contains “%(q)s”.") % {"q": email}
+                    )
+                elif len(matches) == 1:
+                    data["contacts"], data["matches"] = matches, []
+                else:
+                    data["contacts"], data["matches"] = [], matches[:MAX_MATCHES]
+        else:
+            members = Contact.objects.filter(
+                memberships__contact_list=contact_list, memberships__left_at__isnull=True
+            ).order_by("email")
+            data["contacts"] = list(members[: MAX_DRY_RUN_CONTACTS + 1])
+            data["matches"] = []
+            if not data["contacts"]:
+                self.add_error("contact_list", _("This list has no members."))
+        return data
+
+
+@dataclasses.dataclass
+class TimelineEntry:
+    position: int
+    step: object
+    counted_from: datetime.datetime
+    after_delay: datetime.datetime
+    due: datetime.datetime
+    tz: object
+
+    @property
+    def waits_for_period(self):
+        """True when the sending period pushed the email later than its delay alone."""
+        return self.due != self.after_delay
+
+    @property
+    def due_local(self):
+        return self.due.astimezone(self.tz)
+
+    @property
+    def due_utc(self):
+        return self.due.astimezone(datetime.UTC)
+
+    @property
+    def after_delay_local(self):
+        return self.after_delay.astimezone(self.tz)
+
+
+def timeline(workflow, steps, entered_at):
+    """When each email would go out for a contact entering at ``entered_at`` (engine timing)."""
+    tz = zoneinfo.ZoneInfo(workflow.timezone)
+    period = SendingPeriod.for_workflow(workflow)
+    entries, previous = [], entered_at
+    for position, step in enumerate(steps, start=1):
+        after_delay = add_delay(previous, step.delay_amount, step.delay_unit, tz)
+        due = due_time(previous, step, workflow, period)
+        entries.append(TimelineEntry(position, step, previous, after_delay, due, tz))
+        # Each later email counts from when the previous one was sent.
+        previous = due
+    return entries
+
+
+def ineligibility_reasons(workflow, contact, membership):
+    """Why ``contact`` may not enter ``workflow`` now, in words (the engine decides; this explains)."""
+    reasons = []
+    contact_list = workflow.contact_list
+    if contact_list is None:
+        reasons.append(_("The workflow has no contact list."))
+    elif membership is None:
+        reasons.append(_("Not subscribed to the list “%(list)s”.") % {"list": contact_list})
+    elif membership.left_at is not None:
+        reasons.append(
+            _("Left the list “%(list)s” on %(date)s.")
+            % {"list": contact_list, "date": _date(membership.left_at)}
+        )
+    elif contact_list.double_opt_in and membership.confirmed_at is None:
+        reasons.append(
+            _("Has not confirmed the subscription to “%(list)s” (double opt-in).")
+            % {"list": contact_list}
+        )
+    if contact.unsubscribed_at is not None:
+        reasons.append(_("Unsubscribed on %(date)s.") % {"date": _date(contact.unsubscribed_at)})
+    if contact.suppressed_at is not None:
+        reasons.append(
+            _("Address suppressed on %(date)s (%(reason)s).")
+            % {
+                "date": _date(contact.suppressed_at),
+                "reason": contact.get_suppression_reason_display() or _("no reason recorded"),
+            }
+        )
+    if workflow.segment_id and not workflow.segment.matches(contact):
+        reasons.append(
+            _("Does not match the segment “%(segment)s”.") % {"segment": workflow.segment}
+        )
+    return reasons
+
+
+def _date(value):
+    from django.utils import formats
+
+    return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
+
+
+@dataclasses.dataclass
+class DryRunContact:
+    contact: object
+    eligible: bool
+    reasons: list
+    enrollment: object = None
+    emails: list = dataclasses.field(default_factory=list)
+
+
+class DryRunView(WorkflowToolView):
+    """The timeline and content of a workflow for a contact or a test list; nothing is written."""
+
+    tool = "dry_run"
+    template_name = "wagtail_mailflow/admin/testing/dry_run.html"
+    page_title = gettext_lazy("Dry run")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        workflow = self.workflow
+        tz = zoneinfo.ZoneInfo(workflow.timezone)
+        params = self.request.GET
+        # Times typed in the form are the workflow's wall-clock times.
+        with timezone.override(tz):
+            form = DryRunForm(params if params else None)
+            valid = form.is_valid()
+        context.update(form=form, tz=tz, is_active=workflow.status == EmailWorkflow.Status.ACTIVE)
+        if not valid:
+            return context
+        data = form.cleaned_data
+        steps = ordered_steps(workflow)
+        entered_at = data.get("entered_at") or timezone.now()
+        context.update(
+            entered_at=entered_at,
+            entered_local=entered_at.astimezone(tz),
+            entered_utc=entered_at.astimezone(datetime.UTC),
+            timeline=timeline(workflow, steps, entered_at),
+            matches=data["matches"],
+            too_many=len(data["contacts"]) > MAX_DRY_RUN_CONTACTS,
+            list_mode=data.get("contact_list") is not None,
+        )
+        contacts = data["contacts"][:MAX_DRY_RUN_CONTACTS]
+        context["results"] = self.contact_results(steps, contacts, preview=len(contacts) == 1)
+        return context
+
+    def contact_results(self, steps, contacts, preview):
+        workflow = self.workflow
+        if not contacts:
+            return []
+        ids = [c.pk for c in contacts]
+        eligible = set(eligible_contacts(workflow).filter(pk__in=ids).values_list("pk", flat=True))
+        memberships = {
+            m.contact_id: m
+            for m in ListMembership.objects.filter(
+                contact_id__in=ids, contact_list_id=workflow.contact_list_id
+            )
+        }
+        enrollments = {
+            e.contact_id: e
+            for e in Enrollment.objects.filter(
+                workflow=workflow, contact_id__in=ids, status=Enrollment.Status.ACTIVE
+            )
+        }
+        results = []
+        compiled = {}
+        for contact in contacts:
+            is_eligible = contact.pk in eligible
+            reasons = (
+                []
+                if is_eligible
+                else ineligibility_reasons(workflow, contact, memberships.get(contact.pk))
+                or [_("Not eligible.")]
+            )
+            result = DryRunContact(contact, is_eligible, reasons, enrollments.get(contact.pk))
+            if preview:
+                values = rendering.contact_values(contact)
+                url = unsubscribe_url(contact.pk, workflow.contact_list_id)
+                for step in steps:
+                    try:
+                        if step.pk not in compiled:
+                            compiled[step.pk] = compiled_email(step, workflow)
+                        email, version = compiled[step.pk]
+                        result.emails.append(
+                            {"step": step, "email": email.render(values, url), "version": version}
+                        )
+                    except (rendering.TemplateError, ValueError) as exc:
+                        result.emails.append({"step": step, "error": str(exc)})
+            results.append(result)
+        return results
+
+
+urlpatterns = [
+    path(
+        "mailflow/workflows/<int:pk>/test-send/",
+        TestSendView.as_view(),
+        name="mailflow_workflow_test_send",
+    ),
+    path(
+        "mailflow/workflows/<int:pk>/dry-run/",
+        DryRunView.as_view(),
+        name="mailflow_workflow_dry_run",
+    ),
+]
