@@ -1,7 +1,6 @@
 """Registers the "Email automation" admin menu and its viewsets."""
 
 from wagtail import hooks
-from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from .admin.workflow_actions import ArchiveBulkAction, register_workflow_log_actions
@@ -14,14 +13,6 @@ register_snippet(MailflowViewSetGroup)
 hooks.register("register_log_actions", register_workflow_log_actions)
 hooks.register("register_bulk_action", ArchiveBulkAction)
 hooks.register("after_create_snippet", return_to_workflow_after_template)
-
-
-@hooks.register("register_admin_urls")
-def register_workflow_tools():
-    """Statistics, test send and dry run pages of a workflow."""
-    from .admin import statistics, testing
-
-    return [*statistics.urlpatterns, *testing.urlpatterns]
 
 
 @hooks.register("register_admin_urls")
