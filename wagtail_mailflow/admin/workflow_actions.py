@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property, classproperty
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.defaults import permission_denied
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.bulk_action import BulkAction
@@ -82,6 +83,11 @@ def workflow_url(name, workflow):
     return reverse(f"mailflow_workflows:{name}", args=[quote(workflow.pk)])
 
 
+def forbidden(request):
+    """A real 403 (Wagtail's admin would turn a raised PermissionDenied into a redirect)."""
+    return permission_denied(request, PermissionDenied())
+
+
 def lifecycle_message(exc):
     """The readable text of a LifecycleError / ValidationError."""
     return " ".join(str(m) for m in exc.messages)
@@ -99,7 +105,7 @@ class WorkflowObjectMixin:
 
     def dispatch(self, request, *args, **kwargs):
         if not can(request.user, self.action):
-            raise PermissionDenied
+            return forbidden(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_page_subtitle(self):
@@ -391,7 +397,7 @@ class ArchiveBulkAction(BulkAction):
 
     def dispatch(self, request, *args, **kwargs):
         if not can(request.user, "archive"):
-            raise PermissionDenied
+            return forbidden(request)
         return super().dispatch(request, *args, **kwargs)
 
     @classmethod

@@ -6,7 +6,6 @@ Lifecycle actions (activate, lock, stop, archive, duplicate…) live in
 """
 
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -469,7 +468,7 @@ class WorkflowDeleteView(DeleteView):
 
     def dispatch(self, request, *args, **kwargs):
         if not actions.can(request.user, "delete"):
-            raise PermissionDenied
+            return actions.forbidden(request)
         if self.object.status != Status.ARCHIVED:
             messages.error(
                 request, _("Only an archived workflow can be deleted; archive it first.")
@@ -576,7 +575,7 @@ class ReviewView(WagtailAdminTemplateMixin, TemplateView):
     def dispatch(self, request, *args, **kwargs):
         policy = policy_registry.get_by_type(EmailWorkflow)
         if not policy.user_has_any_permission(request.user, ["change", "activate"]):
-            raise PermissionDenied
+            return actions.forbidden(request)
         if self.object.status != Status.DRAFT:
             return redirect(actions.workflow_url("inspect", self.object))
         return super().dispatch(request, *args, **kwargs)
@@ -616,7 +615,7 @@ def eligible_count(request):
     """JSON: how many contacts a list (and optional segment) make eligible now."""
     policy = policy_registry.get_by_type(EmailWorkflow)
     if not policy.user_has_any_permission(request.user, ["add", "change"]):
-        raise PermissionDenied
+        return actions.forbidden(request)
     list_id = request.GET.get("contact_list", "")
     segment_id = request.GET.get("segment", "")
     if not list_id:
@@ -647,7 +646,7 @@ def new_template(request, pk):
         workflow_policy.user_has_permission(request.user, "change")
         and template_policy.user_has_permission(request.user, "add")
     ):
-        raise PermissionDenied
+        return actions.forbidden(request)
     if not workflow.is_editable:
         messages.error(request, _("The emails of this workflow can no longer be changed."))
         return redirect(actions.workflow_url("inspect", workflow))
