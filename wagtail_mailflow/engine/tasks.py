@@ -5,6 +5,7 @@ once-a-minute sweep, and a repeated one finds nothing left to claim.
 """
 
 import logging
+import time
 
 from django.db import transaction
 
@@ -17,11 +18,27 @@ SCAN_SCHEDULE = "wagtail-mailflow: date, birthday and reactivation scans"
 
 
 def dispatch():
-    """Send everything that is due (the sweep, and the wake-up after an entry)."""
+    """Send everything that is due (the sweep, and the wake-up after an entry).
+
+    django-q2 stops a task that outlives Q_CLUSTER's ``timeout`` wherever it is,
+    mid-batch: that batch would end ``unknown``, most of it never sent. So no batch
+    starts after half the timeout; a fresh task is queued for what is left.
+    """
+    from django_q.conf import Conf
+
     from .dispatch import run_due
 
-    stats = run_due()
-    return {"sent": stats.sent, "skipped": stats.skipped, "failed": stats.failed}
+    totals = {"sent": 0, "skipped": 0, "failed": 0}
+    deadline = time.monotonic() + Conf.TIMEOUT / 2 if Conf.TIMEOUT else None
+    while True:
+        stats = run_due(max_batches=None if deadline is None else 1)
+        for name in totals:
+            totals[name] += getattr(stats, name)
+        if deadline is None or stats.paused or not stats.batches:
+            return totals
+        if time.monotonic() >= deadline:
+            wake()
+            return totals
 
 
 def scan():
