@@ -191,11 +191,9 @@ def record_worker_pids(run, clusters):
             cluster.worker_pids.update(stats[cluster.pid].workers)
 
 
-def test_two_clusters_and_a_killed_one_send_every_email_exactly_once(tmp_path, monkeypatch):
-    name = f"mailflow-concurrency-{os.getpid()}-{secrets.token_hex(4)}"
-    run = RunBroker(name)
-    sink = tmp_path / "sent.txt"
-    env = {
+def cluster_env(name, sink, *, timeout=60, esp_seconds=ESP_SECONDS):
+    """The environment of a qcluster process of this run (see tests/testapp/cluster_settings.py)."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.testapp.cluster_settings",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
@@ -203,22 +201,36 @@ def test_two_clusters_and_a_killed_one_send_every_email_exactly_once(tmp_path, m
         "MAILFLOW_TEST_DB_NAME": connection.settings_dict["NAME"],
         "MAILFLOW_CLUSTER_NAME": name,
         "MAILFLOW_CLUSTER_WORKERS": str(WORKERS),
+        "MAILFLOW_CLUSTER_TIMEOUT": str(timeout),
         "MAILFLOW_SINK_FILE": str(sink),
-        "MAILFLOW_SINK_DELAY": str(ESP_SECONDS),
+        "MAILFLOW_SINK_DELAY": str(esp_seconds),
         "MAILFLOW_LEASE_SECONDS": str(LEASE_SECONDS),
         "MAILFLOW_BATCH_SIZE": str(BATCH_SIZE),
     }
-    # Entries wake the clusters through this run's Redis queue, never inline in this process.
-    monkeypatch.setattr(tasks, "wake", run.dispatch)
 
+
+def workflow_with_readers(count):
+    """An active one-email workflow whose list has ``count`` subscribed contacts (not entered)."""
     newsletter = ContactList.objects.create(name="Newsletter")
     workflow = active_workflow(delays=((0, "days"),), contact_list=newsletter)
     contacts = Contact.objects.bulk_create(
-        [Contact(email=f"reader{i}@example.com") for i in range(DELIVERIES)], batch_size=1000
+        [Contact(email=f"reader{i}@example.com") for i in range(count)], batch_size=1000
     )
     ListMembership.objects.bulk_create(
         [ListMembership(contact=c, contact_list=newsletter) for c in contacts], batch_size=1000
     )
+    return workflow
+
+
+def test_two_clusters_and_a_killed_one_send_every_email_exactly_once(tmp_path, monkeypatch):
+    name = f"mailflow-concurrency-{os.getpid()}-{secrets.token_hex(4)}"
+    run = RunBroker(name)
+    sink = tmp_path / "sent.txt"
+    env = cluster_env(name, sink)
+    # Entries wake the clusters through this run's Redis queue, never inline in this process.
+    monkeypatch.setattr(tasks, "wake", run.dispatch)
+
+    workflow = workflow_with_readers(DELIVERIES)
 
     clusters = []
     try:
@@ -328,3 +340,59 @@ def test_two_clusters_and_a_killed_one_send_every_email_exactly_once(tmp_path, m
     # Both clusters sent: they really claimed concurrently.
     assert any(p in per_pid for p in a.worker_pids), "cluster A sent nothing before the kill"
     assert any(p in per_pid for p in b.worker_pids), "cluster B sent nothing"
+
+
+def test_a_backlog_longer_than_the_task_timeout_is_handed_on_not_cut_mid_batch(
+    tmp_path, monkeypatch
+):
+    """django-q2 stops a task that outlives Q_CLUSTER's timeout wherever it is, mid-batch.
+
+    A backlog takes longer to send than that timeout: every dispatch task must stop
+    starting batches in time and leave the rest to the next task, so no batch is cut
+    (a cut batch ends ``unknown``, most of it never sent).
+    """
+    count, timeout, esp_seconds = 2000, 4, 0.005  # ~5 s of ESP calls per worker
+    name = f"mailflow-timeout-{os.getpid()}-{secrets.token_hex(4)}"
+    run = RunBroker(name)
+    sink = tmp_path / "sent.txt"
+    monkeypatch.setattr(tasks, "wake", run.dispatch)
+    workflow = workflow_with_readers(count)
+    cluster = None
+    try:
+        cluster = Cluster(
+            "cluster",
+            cluster_env(name, sink, timeout=timeout, esp_seconds=esp_seconds),
+            tmp_path / "cluster.log",
+        )
+        wait_until_running(run, [cluster])
+        started = time.monotonic()
+        assert enter_many(workflow, Contact.objects.all()) == count
+        # A second task, so both workers share the backlog.
+        run.dispatch()
+        deadline, last_sweep = started + DRAIN_TIMEOUT, started
+        while set(status_counts()) - FINAL:
+            now = time.monotonic()
+            assert now < deadline, f"{status_counts()}\n{cluster.log_tail()}"
+            assert cluster.alive(), cluster.log_tail()
+            if run.queue_size() == 0 and now - last_sweep >= 2:
+                run.dispatch()  # the once-a-minute sweep, faster
+                last_sweep = now
+            time.sleep(0.2)
+        elapsed = time.monotonic() - started
+    finally:
+        if cluster:
+            cluster.stop(timeout=10)
+        run.delete_keys()
+
+    log = cluster.log_path.read_text(errors="replace")
+    per_delivery = collections.Counter(d for d, _pid in read_sink(sink))
+    counts = collections.Counter(Delivery.objects.values_list("status", flat=True))
+    print(
+        f"\n{count} deliveries, 1 cluster x {WORKERS} workers, task timeout {timeout} s, "
+        f"{esp_seconds * 1000:.0f} ms per ESP call: drained in {elapsed:.1f} s; "
+        f"{counts[S.SENT]} sent, {counts[S.UNKNOWN]} unknown; {run.enqueued} dispatch tasks "
+        f"queued; {log.count('exceeded maximum timeout')} tasks stopped by the timeout"
+    )
+    assert counts == {S.SENT: count}, counts
+    assert set(per_delivery.values()) == {1}
+    assert "exceeded maximum timeout" not in log

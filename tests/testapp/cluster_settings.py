@@ -23,7 +23,7 @@ Q_CLUSTER = q_cluster(
     name=SUITE_Q_CLUSTER["name"],
     cluster_name=os.environ["MAILFLOW_CLUSTER_NAME"],
     workers=int(os.environ.get("MAILFLOW_CLUSTER_WORKERS", "2")),
-    timeout=60,
+    timeout=int(os.environ.get("MAILFLOW_CLUSTER_TIMEOUT", "60")),
     sync=False,
     # Only successful dispatch results would be stored; nothing reads them here.
     save_limit=-1,
