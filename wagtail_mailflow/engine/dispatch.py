@@ -194,9 +194,11 @@ class StepCache:
         return period
 
 
-def _claimed(token):
+def _claimed(token, status):
+    # claim_token has no index: the status narrows the search to the in-flight rows
+    # (the (status, due_at) index) instead of scanning every delivery ever made.
     return list(
-        Delivery.objects.filter(claim_token=token)
+        Delivery.objects.filter(status=status, claim_token=token)
         .select_related("contact", "step", "workflow")
         .order_by("due_at", "pk")
     )
@@ -210,7 +212,7 @@ def _skip_batch(now, size, steps):
     token, count = claim(now, size, SKIPPING_WORKFLOWS)
     if not count:
         return 0, False
-    rows = _claimed(token)
+    rows = _claimed(token, S.CLAIMED)
     for delivery in rows:
         delivery.status = S.SKIPPED
         delivery.claim_token = ""
@@ -276,7 +278,7 @@ def _send_batch(now, size, steps, stats, connection_factory):
     Delivery.objects.filter(claim_token=token, status=S.CLAIMED).update(
         status=S.SENDING, attempts=F("attempts") + 1
     )
-    rows = _claimed(token)
+    rows = _claimed(token, S.SENDING)
     if not rows:
         return count, False
     steps.load({d.workflow_id: d.workflow for d in rows}.values())
@@ -393,6 +395,7 @@ def _record(rows, outcomes, now, steps, stats):
         elif kind == "unknown":
             delivery.status = S.UNKNOWN
             delivery.last_error = outcome.error
+            advance.append(delivery)  # never resent: the contact moves on, as after a failure
             stats.unknown += 1
         elif kind == "suppress":
             delivery.status = S.FAILED
