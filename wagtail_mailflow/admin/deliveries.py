@@ -11,7 +11,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
 from wagtail.admin.views.generic.models import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
@@ -175,7 +175,12 @@ class DeliveryViewSet(ModelViewSet):
     search_fields = None
     list_export = []
     list_display = [
-        Column("contact", label=gettext_lazy("To"), accessor="contact"),
+        TitleColumn(
+            "contact",
+            label=gettext_lazy("To"),
+            accessor=lambda d: d.contact.email if d.contact else "—",
+            url_name="mailflow_deliveries:inspect",
+        ),
         Column("workflow", label=gettext_lazy("Workflow")),
         Column("step", label=gettext_lazy("Email"), accessor="step.template"),
         StatusTagColumn(
