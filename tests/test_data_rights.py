@@ -202,3 +202,10 @@ def test_erase_command_asks_first(history, monkeypatch):
     call_command("mailflow_erase_contact", EMAIL, stdout=out)
     assert "Cancelled" in out.getvalue()
     assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_suppressing_an_erased_contact_id_is_a_no_op():
+    # A delivery in the ESP's hands when its contact was erased reports back with no contact.
+    from wagtail_mailflow.engine.exits import suppress
+
+    assert suppress([None], Contact.SuppressionReason.REJECTED).contacts == 0

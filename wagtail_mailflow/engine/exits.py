@@ -65,6 +65,8 @@ def _contact_id_chunks(contacts):
         raise TypeError(f"Expected a contact, an id or an iterable of ids, not {contacts!r}")
     chunk = []
     for item in contacts:
+        if item is None:
+            continue  # a delivery whose contact was erased while it was being sent
         chunk.append(item.pk if isinstance(item, Contact) else int(item))
         if len(chunk) >= CHUNK_SIZE:
             yield chunk
