@@ -136,7 +136,7 @@ def test_create_form_shows_only_the_scenarios_trigger_fields(admin_client, scena
         assert f'name="{field}"' not in content, field
     assert 'name="scenario"' not in content  # preset, not editable
     assert "steps-TOTAL_FORMS" in content
-    assert 'id="mailflow-emails"' in content
+    assert 'id="panel-mailflow_emails-section"' in content
 
 
 def test_create_with_scenario_preset(admin_client):
@@ -193,8 +193,8 @@ def test_edit_page_keeps_the_scenario_and_shows_the_eligible_count(admin_client)
     assert 'name="date_property"' not in content
     assert "3 contacts are eligible now." in content
     assert 'id="mailflow-new-template"' in content
-    for anchor in ("mailflow-eligibility", "mailflow-trigger", "mailflow-sending-period"):
-        assert f'id="{anchor}"' in content
+    for anchor in ("eligibility", "trigger", "sending", "emails"):
+        assert f'id="panel-mailflow_{anchor}-section"' in content
 
 
 def test_steps_can_be_added_reordered_and_removed_on_edit(admin_client):
@@ -275,7 +275,7 @@ def test_new_template_link_creates_the_template_and_returns_with_it_added(admin_
         response["Location"], template_form_data(name="Save 15%", **{"action-publish": "1"})
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert response["Location"] == url("edit", workflow) + "#mailflow-emails"
+    assert response["Location"] == url("edit", workflow) + "#panel-mailflow_emails-section"
     template = EmailTemplate.objects.get(name="Save 15%")
     last = workflow.steps.order_by("-sort_order").first()
     assert last.template == template
@@ -430,9 +430,12 @@ def test_review_lists_activation_problems_with_links_and_activation_is_refused(a
     content = admin_client.get(url("review", workflow)).content.decode()
     assert "data-mailflow-problems" in content
     edit = url("edit", workflow)
-    assert "Choose the contact list" in content and f"{edit}#mailflow-eligibility" in content
+    assert (
+        "Choose the contact list" in content
+        and f"{edit}#panel-mailflow_eligibility-section" in content
+    )
     assert "Set after how many days without engagement." in content
-    assert f"{edit}#mailflow-trigger" in content
+    assert f"{edit}#panel-mailflow_trigger-section" in content
     assert "Publish the template first." in content
     assert f"/mailflow/templates/edit/{draft_template.pk}/" in content
     assert 'id="mailflow-activate-button"' in content and "disabled" in content

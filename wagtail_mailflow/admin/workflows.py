@@ -79,14 +79,26 @@ SCENARIO_CARDS = [
     ),
 ]
 
-#: Anchors of the editor's sections, used by the review page's "fix it" links.
-SECTION_IDS = {
-    "details": "mailflow-details",
-    "eligibility": "mailflow-eligibility",
-    "trigger": "mailflow-trigger",
-    "sending": "mailflow-sending-period",
-    "emails": "mailflow-emails",
-}
+SECTIONS = ("details", "eligibility", "trigger", "sending", "emails")
+
+#: HTML ids of the editor's sections (stable whatever the language), used by the
+#: review page's "Fix it" links.
+SECTION_IDS = {name: f"panel-mailflow_{name}-section" for name in SECTIONS}
+
+
+class SectionPanel(MultiFieldPanel):
+    """A MultiFieldPanel whose HTML id does not depend on its (translated) heading."""
+
+    def __init__(self, *args, section, **kwargs):
+        self.section = section
+        super().__init__(*args, **kwargs)
+
+    def clone_kwargs(self):
+        return {**super().clone_kwargs(), "section": self.section}
+
+    @property
+    def clean_name(self):
+        return f"mailflow_{self.section}"
 
 
 class EligibleCountPanel(Panel):
@@ -162,22 +174,22 @@ TRIGGER_PANELS = {
 def build_edit_handler(scenario):
     """The editor for one scenario: only that scenario's trigger fields are in the form."""
     panels = [
-        MultiFieldPanel(
+        SectionPanel(
             [FieldPanel("title"), FieldRowPanel([FieldPanel("language"), FieldPanel("timezone")])],
             heading=_("Workflow details"),
-            attrs={"id": SECTION_IDS["details"]},
+            section="details",
         ),
-        MultiFieldPanel(
+        SectionPanel(
             [FieldPanel("contact_list"), FieldPanel("segment"), EligibleCountPanel()],
             heading=_("Eligibility"),
-            attrs={"id": SECTION_IDS["eligibility"]},
+            section="eligibility",
         ),
-        MultiFieldPanel(
+        SectionPanel(
             TRIGGER_PANELS[scenario](),
             heading=_("Trigger: %(scenario)s") % {"scenario": Scenario(scenario).label},
-            attrs={"id": SECTION_IDS["trigger"]},
+            section="trigger",
         ),
-        MultiFieldPanel(
+        SectionPanel(
             [
                 FieldPanel("sending_days"),
                 FieldRowPanel([FieldPanel("sending_start"), FieldPanel("sending_end")]),
@@ -189,9 +201,9 @@ def build_edit_handler(scenario):
                 ),
             ],
             heading=_("Sending period"),
-            attrs={"id": SECTION_IDS["sending"]},
+            section="sending",
         ),
-        MultiFieldPanel(
+        SectionPanel(
             [
                 InlinePanel(
                     "steps",
@@ -215,7 +227,7 @@ def build_edit_handler(scenario):
                 NewTemplatePanel(),
             ],
             heading=_("Emails"),
-            attrs={"id": SECTION_IDS["emails"]},
+            section="emails",
         ),
     ]
     return ObjectList(panels, base_form_class=WorkflowForm).bind_to_model(EmailWorkflow)
@@ -398,7 +410,7 @@ class WorkflowCreateView(CreateView):
         ]
         self.template_name = self.cards_template_name
         self.page_title = _("Choose a scenario")
-        context = WagtailAdminTemplateMixin.get_context_data(self, cards=cards, view=self)
+        context = WagtailAdminTemplateMixin.get_context_data(self, cards=cards, form=None)
         return self.render_to_response(context)
 
     def get_page_subtitle(self):
