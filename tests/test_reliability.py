@@ -32,7 +32,7 @@ D = Delivery.Status
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 TIMEOUT = 0.5  # anymail's REQUESTS_TIMEOUT in these tests
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-ESP_LATENCY = 0.1  # a real ESP call takes about this long (Postmark: 50-300 ms)
+ESP_LATENCY = 0.3  # a slow answer from a real ESP (longer than dispatch.RECHECK_SECONDS)
 
 
 @pytest.fixture
@@ -202,7 +202,7 @@ def postmark_delivery_event(received, delivery_pk, at):
 def test_e4_timeout_after_sending_is_unknown_never_resent_and_reconciled_by_webhook(
     esp, client, t0
 ):
-    workflow = start()
+    workflow = start(delays=((0, "days"), (2, "days")))
     (ann,) = join(workflow, "ann@example.com", now=t0)
     esp.script(fake_esp.ok(delay=TIMEOUT + 0.4))  # the ESP takes it, answers too late
 
@@ -212,8 +212,14 @@ def test_e4_timeout_after_sending_is_unknown_never_resent_and_reconciled_by_webh
     assert d.status == D.UNKNOWN and d.attempts == 1
     assert "timed out" in d.last_error.lower() or "timeout" in d.last_error.lower()
     assert len(esp.accepted()) == 1  # it did reach the ESP
+    # The contact moves on: the next email counts its delay from this attempt.
+    assert delivery(ann, step=1).due_at == t0 + timedelta(days=2)
 
-    for later in (timedelta(minutes=10), timedelta(days=1), timedelta(days=10)):
+    for later in (
+        timedelta(minutes=10),
+        timedelta(days=1),
+        timedelta(days=2) - timedelta(seconds=1),
+    ):
         assert run_due(now=t0 + later).batches == 0
     assert len(esp.received()) == 1
 
@@ -229,8 +235,13 @@ def test_e4_timeout_after_sending_is_unknown_never_resent_and_reconciled_by_webh
     d.refresh_from_db()
     assert d.status == D.SENT
     assert d.esp_message_id == received.message_id
+    assert run_due(now=t0 + timedelta(days=2)).sent == 1  # the second email, once
     assert run_due(now=t0 + timedelta(days=11)).batches == 0
-    assert len(esp.received()) == 1
+    assert len(esp.received()) == 2
+    assert [r.json["Metadata"]["mailflow_delivery"] for r in esp.received()] == [
+        str(d.pk),
+        str(delivery(ann, step=1).pk),
+    ]
 
 
 # -- E5 partial batch failure -------------------------------------------------------------------
@@ -587,7 +598,7 @@ def test_c1_suppression_during_a_batch_also_stops_it(hooked, esp, t0):
     workflow = start()
     contacts = join(workflow, *[f"s{i}@example.com" for i in range(4)], now=t0)
     hooked.after_post = lambda message: suppress(contacts[3], Contact.SuppressionReason.COMPLAINT)
-    esp.script(*[fake_esp.ok(delay=ESP_LATENCY)] * 3)
+    esp.script(fake_esp.ok(delay=ESP_LATENCY))
     stats = run_due(now=t0)
     assert stats.sent == 3 and stats.suppressed == 1
     assert esp.received("s3@example.com") == []

@@ -49,10 +49,10 @@ from .timing import SendingPeriod, due_time
 logger = logging.getLogger(__name__)
 
 #: While a batch is at the ESP, the contacts not yet sent to are checked again (one
-#: query) before a message whenever this many seconds passed since the last check.
-#: A real ESP call takes longer than this, so each message is checked just before its
-#: call; a fast local backend sends a whole batch without an extra query.
-RECHECK_SECONDS = 0.05
+#: query) before a message whenever this many seconds passed since the last check:
+#: nothing goes out later than this after an unsubscribe commits (plus one ESP call),
+#: at most a few queries a second against a slow ESP, and none for a fast local backend.
+RECHECK_SECONDS = 0.25
 
 S = Delivery.Status
 SENDABLE_WORKFLOWS = (EmailWorkflow.Status.ACTIVE, EmailWorkflow.Status.LOCKED)
