@@ -11,3 +11,6 @@ class Profile(models.Model):
     city = models.CharField(max_length=100, blank=True)
     loyalty_points = models.IntegerField(default=0)
     birthday = models.DateField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Profile of {self.user}"
