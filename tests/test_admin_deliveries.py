@@ -14,6 +14,16 @@ from .engine_helpers import active_workflow
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def fresh_render_cache():
+    """Compiled emails are cached per revision id, and ids come back after a rolled-back test."""
+    from wagtail_mailflow import rendering
+
+    rendering.clear_cache()
+    yield
+    rendering.clear_cache()
+
 S = Delivery.Status
 UTC = datetime.UTC
 INDEX = "mailflow_deliveries:index"
@@ -115,9 +125,7 @@ def srcdoc(html):
 
 def test_inspect_re_renders_the_frozen_revision_for_the_contact(admin_client, deliveries):
     ada = deliveries["ada"]
-    DeliveryEvent.objects.create(
-        delivery=ada, esp="mailjet", event_id="e1", event_type="delivered"
-    )
+    DeliveryEvent.objects.create(delivery=ada, esp="mailjet", event_id="e1", event_type="delivered")
     DeliveryEvent.objects.create(
         delivery=ada,
         esp="mailjet",

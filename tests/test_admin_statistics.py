@@ -27,7 +27,9 @@ def at(day, hour=10, minute=0):
     return datetime.datetime(2025, 3, day, hour, minute, tzinfo=UTC)
 
 
-def delivery(workflow, step, status=S.SENT, sent_at=None, due_at=None, contact=None, enrollment=None):
+def delivery(
+    workflow, step, status=S.SENT, sent_at=None, due_at=None, contact=None, enrollment=None
+):
     """A delivery with its own enrollment (and contact unless given)."""
     if enrollment is None:
         contact = contact or Contact.objects.create(email=f"c{next(_event_ids)}@example.com")
@@ -164,12 +166,16 @@ def test_page_shows_figures_and_chart_titles(admin_client, figures_workflow):
     assert re.search(r'data-figure="sent_total">7<', html)
     assert re.search(r'data-figure="in_workflow">1<', html)
     row = re.search(rf'<tr data-step="{step1.pk}">(.*?)</tr>', html, re.S).group(1)
-    assert re.search(r'data-status="delivered">\s*<span class="mailflow-stats__count">2</span>', row)
+    assert re.search(
+        r'data-status="delivered">\s*<span class="mailflow-stats__count">2</span>', row
+    )
     assert "66.7 %" in row
     # The exact figure for a day, on hover: a <title> per point and per day.
     assert "<title>03/03/2025: 1 spam</title>" in html
     assert "<title>03/06/2025: 2 sent</title>" in html
-    assert re.search(r"<title>03/06/2025 — Sent 2, Delivered 1, .*Blocked or failed 2</title>", html)
+    assert re.search(
+        r"<title>03/06/2025 — Sent 2, Delivered 1, .*Blocked or failed 2</title>", html
+    )
     assert 'src="/static/wagtail_mailflow/statistics.js"' in html
     assert "cdn" not in html.lower().replace("wagtail", "")
 
@@ -201,7 +207,10 @@ def test_default_period_is_last_30_days(admin_client):
         ({"period": "custom", "start": "2025-03-07", "end": "2025-03-01"}, "must not be before"),
         ({"period": "custom", "start": "2023-01-01", "end": "2025-03-01"}, "at most 366 days"),
         ({"period": "custom", "start": "2025-02-30", "end": "2025-03-01"}, "Enter a valid date"),
-        ({"period": "custom", "start": "2999-01-01", "end": "2999-01-02"}, "cannot start in the future"),
+        (
+            {"period": "custom", "start": "2999-01-01", "end": "2999-01-02"},
+            "cannot start in the future",
+        ),
         ({"period": "12"}, "Select a valid choice"),
         ({"status": "nonsense"}, "Select a valid choice"),
     ],
