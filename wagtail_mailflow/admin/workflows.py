@@ -408,6 +408,7 @@ class WorkflowCreateView(CreateView):
             }
             for value, icon, description in SCENARIO_CARDS
         ]
+        self.object = None
         self.template_name = self.cards_template_name
         self.page_title = _("Choose a scenario")
         context = WagtailAdminTemplateMixin.get_context_data(self, cards=cards, form=None)
