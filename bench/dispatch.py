@@ -39,7 +39,7 @@ FIRST_NAMES = ("Ada", "Bruno", "Chloé", "Dmitri", "Eun-ji", "Farah", "Gustav", 
 
 # A typical newsletter-style welcome email: about 4 KB of blocks, 20 KB of HTML.
 PARAGRAPH = (
-    "<p>Thanks for joining us, {{ contact.first_name|default:\"friend\" }}. Every month we "
+    '<p>Thanks for joining us, {{ contact.first_name|default:"friend" }}. Every month we '
     "write about what we have been building, what our readers have been making with it, and "
     "the events where you can meet the team. You can expect practical guides, a few "
     'stories from the community and, now and then, an early look at <a href="https://'
@@ -172,9 +172,7 @@ def create_contacts(count, contact_list):
     now = timezone.now()
     contacts = connection.ops.quote_name(Contact._meta.db_table)
     members = connection.ops.quote_name(ListMembership._meta.db_table)
-    names = " ".join(
-        f"WHEN {index} THEN '{name}'" for index, name in enumerate(FIRST_NAMES)
-    )
+    names = " ".join(f"WHEN {index} THEN '{name}'" for index, name in enumerate(FIRST_NAMES))
     properties = "CAST('{}' AS jsonb)" if connection.vendor == "postgresql" else "'{}'"
     with connection.cursor() as cursor:
         cursor.execute(

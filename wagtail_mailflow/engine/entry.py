@@ -10,8 +10,8 @@ saves, two workers) a no-op.
 import itertools
 import logging
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, Exists, F, OuterRef, Value
 from django.utils import timezone
 
 from ..models import Contact, Delivery, EmailWorkflow, Enrollment, ListMembership
@@ -95,10 +95,11 @@ def enter(workflow, contact, *, entry_key="", now=None):
 def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=None, today=None):
     """Enter every eligible contact of the ``contacts`` queryset; returns how many entered.
 
-    Set-based: eligible ids are streamed from the database and written with
-    ``bulk_create`` in chunks of CHUNK_SIZE (three queries a chunk), never
-    loaded all at once. ``key_expression`` (an expression on Contact) gives a
-    per-contact entry key instead of the constant ``entry_key``.
+    Set-based: eligible ids are streamed from the database in chunks of
+    CHUNK_SIZE, and each chunk is written by two INSERT … SELECT statements in
+    its own transaction; nothing is loaded all at once. ``key_expression`` (an
+    expression on Contact) gives a per-contact entry key instead of the
+    constant ``entry_key``.
     """
     now = now or timezone.now()
     if not EmailWorkflow.objects.filter(
@@ -125,18 +126,18 @@ def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=Non
         previous = Enrollment.objects.filter(
             workflow=workflow, contact=OuterRef("pk"), entry_key=OuterRef("_entry_key")
         )
-        rows = candidates.exclude(Exists(previous)).values_list("pk", "_entry_key")
     else:
         previous = Enrollment.objects.filter(workflow=workflow, contact=OuterRef("pk"))
         if workflow.allow_reentry or entry_key:
             previous = previous.filter(entry_key=entry_key)
-        rows = candidates.exclude(Exists(previous)).values_list("pk")
-        rows = ((row[0], entry_key) for row in rows.iterator(chunk_size=CHUNK_SIZE))
+        candidates = candidates.annotate(_entry_key=Value(entry_key, output_field=CharField()))
+    fresh = candidates.exclude(Exists(previous)).order_by()
 
     entered = 0
-    iterator = rows.iterator(chunk_size=CHUNK_SIZE) if hasattr(rows, "iterator") else rows
-    for chunk in batched(iterator, CHUNK_SIZE):
-        entered += _enter_chunk(workflow, first, chunk, due, now)
+    ids = fresh.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=CHUNK_SIZE)
+    for chunk in batched(ids, CHUNK_SIZE):
+        rows = fresh.filter(pk__gte=chunk[0], pk__lte=chunk[-1])
+        entered += _enter_chunk(workflow, first, rows, (chunk[0], chunk[-1]), due, now)
     if entered and due <= now:
         from .tasks import wake_on_commit
 
@@ -151,32 +152,46 @@ def batched(iterable, size):
         yield chunk
 
 
-def _enter_chunk(workflow, first_step, rows, due, now):
-    with transaction.atomic():
-        Enrollment.objects.bulk_create(
-            [
-                Enrollment(workflow=workflow, contact_id=pk, entry_key=key or "", entered_at=now)
-                for pk, key in rows
-            ],
-            ignore_conflicts=True,
+def _enter_chunk(workflow, first_step, contacts, id_range, due, now):
+    """Enroll the ``contacts`` (annotated with ``_entry_key``) and write their first deliveries.
+
+    Two INSERT … SELECT statements, whatever the size of the chunk: the rows are
+    never built in Python, and SQLite's limit on query variables never splits them.
+    """
+    ops = connection.ops
+    enrollments = ops.quote_name(Enrollment._meta.db_table)
+    deliveries = ops.quote_name(Delivery._meta.db_table)
+    at = ops.adapt_datetimefield_value(now)
+    select, select_params = (
+        contacts.annotate(_contact=F("pk")).values_list("_contact", "_entry_key").query
+    ).sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {enrollments} "
+            f"(workflow_id, contact_id, entry_key, status, exit_reason, entered_at) "
+            f"SELECT %s, chunk._contact, COALESCE(chunk._entry_key, ''), %s, '', %s "
+            f"FROM ({select}) chunk WHERE 1 = 1 ON CONFLICT DO NOTHING",
+            [workflow.pk, Enrollment.Status.ACTIVE, at, *select_params],
         )
         # The enrollments this chunk created are the active ones still without a delivery.
-        created = Enrollment.objects.filter(
-            workflow=workflow,
-            contact_id__in=[pk for pk, _key in rows],
-            status=Enrollment.Status.ACTIVE,
-            entered_at=now,
-        ).exclude(Exists(Delivery.objects.filter(enrollment=OuterRef("pk"))))
-        deliveries = [
-            Delivery(
-                enrollment_id=enrollment_id,
-                step=first_step,
-                workflow=workflow,
-                contact_id=contact_id,
-                due_at=due,
-                created_at=now,
-            )
-            for enrollment_id, contact_id in created.values_list("pk", "contact_id")
-        ]
-        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-    return len(deliveries)
+        cursor.execute(
+            f"INSERT INTO {deliveries} (enrollment_id, step_id, workflow_id, contact_id, status, "
+            f"due_at, claim_token, attempts, last_error, esp_message_id, created_at) "
+            f"SELECT e.id, %s, e.workflow_id, e.contact_id, %s, %s, '', 0, '', '', %s "
+            f"FROM {enrollments} e WHERE e.workflow_id = %s "
+            f"AND e.contact_id >= %s AND e.contact_id <= %s "
+            f"AND e.status = %s AND e.entered_at = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {deliveries} d WHERE d.enrollment_id = e.id) "
+            f"ON CONFLICT DO NOTHING",
+            [
+                first_step.pk,
+                Delivery.Status.SCHEDULED,
+                ops.adapt_datetimefield_value(due),
+                at,
+                workflow.pk,
+                *id_range,
+                Enrollment.Status.ACTIVE,
+                at,
+            ],
+        )
+        return cursor.rowcount
