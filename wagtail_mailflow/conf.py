@@ -44,6 +44,12 @@ DEFAULTS = {
     # fields to contact fields ("fields") and properties ("properties"), with an
     # optional "signup_list", "profile_model" and "profile_user_field". None: off.
     "USER_SYNC": None,
+    # CSV imports (see docs/importing.md): the largest file accepted, the size from
+    # which the import runs in a django-q2 task instead of the request, and how many
+    # rows are written per chunk.
+    "IMPORT_MAX_BYTES": 50 * 1024 * 1024,
+    "IMPORT_ASYNC_BYTES": 1024 * 1024,
+    "IMPORT_CHUNK_SIZE": 1000,
 }
 
 

@@ -13,4 +13,5 @@ from .contacts import (  # noqa: F401
 )
 from .deliveries import Delivery, DeliveryEvent, SendingPause  # noqa: F401
 from .enrollments import Enrollment  # noqa: F401
+from .imports import ContactImport  # noqa: F401
 from .templates import EmailTemplate  # noqa: F401
