@@ -462,7 +462,7 @@ def test_activation_race_is_reported_not_crashed(admin_client):
     workflow = make_workflow(status=Status.ACTIVE)
     response = admin_client.post(url("activate", workflow), follow=True)
     assert response.status_code == 200
-    assert "workflow cannot become active." in response.content.decode()
+    assert "it cannot become active." in response.content.decode()
 
 
 def test_review_of_a_non_draft_goes_to_the_read_only_page(admin_client):

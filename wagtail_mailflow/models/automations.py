@@ -328,7 +328,7 @@ class EmailWorkflow(ClusterableModel):
         if updated != 1:
             current = self._stored_status() or self.status
             raise LifecycleError(
-                _("A %(status)s workflow cannot become %(new)s.")
+                _("This workflow is %(status)s: it cannot become %(new)s.")
                 % {
                     "status": self.Status(current).label.lower(),
                     "new": self.Status(new_status).label.lower(),
