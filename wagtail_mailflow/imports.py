@@ -61,6 +61,7 @@ MAX_ISSUES_SHOWN = 100
 READ_SIZE = 64 * 1024
 SNIFF_SIZE = 32 * 1024
 DELIMITERS = ",;\t"
+ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1"}
 #: Header names (normalised) proposed for each contact field.
 FIELD_ALIASES = {
     "email": {"email", "e_mail", "mail", "email_address", "e_mail_address", "courriel",
@@ -130,7 +131,7 @@ def decoded_lines(binary, encoding):
                     "the Latin-1 encoding if that is what it uses."
                 )
                 % {
-                    "encoding": ContactImport.Encoding(encoding).label,
+                    "encoding": ENCODING_NAMES.get(encoding, encoding),
                     "line": line + chunk[:bad].count(b"\n"),
                     "byte": exc.object[exc.start : exc.start + 1].hex(),
                     "offset": offset + bad,

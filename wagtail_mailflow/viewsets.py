@@ -13,11 +13,13 @@ from .admin.contacts import (
     segment_viewset,
 )
 from .admin.deliveries import delivery_viewset
+from .admin.imports import contact_import_viewset
 from .admin.templates import email_template_viewset
 from .admin.workflows import workflow_viewset
 
 __all__ = [
     "MailflowViewSetGroup",
+    "contact_import_viewset",
     "contact_list_viewset",
     "contact_property_viewset",
     "contact_viewset",
@@ -38,6 +40,7 @@ class MailflowViewSetGroup(ViewSetGroup):
         email_template_viewset,
         contact_viewset,
         contact_list_viewset,
+        contact_import_viewset,
         segment_viewset,
         contact_property_viewset,
     )

@@ -46,6 +46,7 @@ from ..models import (
     Segment,
 )
 from ..privacy import ERASE_ACTION, erase_contact, export_contact
+from .imports import ImportButtonIndexView
 
 Source = ListMembership.Source
 
@@ -487,6 +488,7 @@ class ContactViewSet(ModelViewSet):
     copy_view_enabled = False
     search_fields = ["email", "first_name", "last_name"]
     filterset_class = ContactFilterSet
+    index_view_class = ImportButtonIndexView
     add_view_class = ContactCreateView
     edit_view_class = ContactEditView
     inspect_view_class = ContactInspectView
@@ -557,6 +559,7 @@ class ContactListViewSet(ModelViewSet):
     menu_label = gettext_lazy("Lists")
     url_prefix = "mailflow/lists"
     add_to_admin_menu = False
+    index_view_class = ImportButtonIndexView
     search_fields = ["name"]
     list_display = [
         "name",
