@@ -30,9 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Run as a script, this directory comes first on sys.path, where a module named like
+# one of the standard library's (bench/statistics.py) would shadow it: import from the
+# project root instead.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/mailflow_bench"
 FIRST_NAMES = ("Ada", "Bruno", "Chloé", "Dmitri", "Eun-ji", "Farah", "Gustav", "Hana")

@@ -54,3 +54,18 @@ def unsubscribe_path(contact_id, list_id=None):
 def unsubscribe_url(contact_id, list_id=None):
     """The absolute unsubscribe URL (``WAGTAIL_MAILFLOW_BASE_URL`` + path) for emails."""
     return conf.base_url() + unsubscribe_path(contact_id, list_id)
+
+
+def unsubscribe_url_maker():
+    """A function ``(contact_id, list_id) -> URL`` equal to :func:`unsubscribe_url`, for a batch.
+
+    The URL pattern is reversed once; each call only signs the token. Tokens
+    hold URL-safe characters only (digits, ``-``, ``.``, base64url), which
+    ``reverse`` leaves as they are, so the result is the same string.
+    """
+    prefix, _token, suffix = unsubscribe_url(0, 0).partition(make_token(0, 0))
+
+    def make_url(contact_id, list_id=None):
+        return prefix + make_token(contact_id, list_id) + suffix
+
+    return make_url

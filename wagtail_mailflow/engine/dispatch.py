@@ -48,12 +48,6 @@ from .timing import SendingPeriod, due_time
 
 logger = logging.getLogger(__name__)
 
-#: While a batch is at the ESP, the contacts not yet sent to are checked again (one
-#: query) before a message whenever this many seconds passed since the last check:
-#: nothing goes out later than this after an unsubscribe commits (plus one ESP call),
-#: at most a few queries a second against a slow ESP, and none for a fast local backend.
-RECHECK_SECONDS = 0.25
-
 S = Delivery.Status
 SENDABLE_WORKFLOWS = (EmailWorkflow.Status.ACTIVE, EmailWorkflow.Status.LOCKED)
 SKIPPING_WORKFLOWS = (EmailWorkflow.Status.STOPPED, EmailWorkflow.Status.ARCHIVED)
@@ -164,6 +158,7 @@ class StepCache:
 
     def __init__(self):
         self._steps = {}
+        self._steps_by_pk = {}
         self._workflows = {}
         self._periods = {}
 
@@ -178,6 +173,25 @@ class StepCache:
                 workflow_id__in=[w.pk for w in missing]
             ).order_by("workflow_id", "sort_order", "pk"):
                 self._steps[step.workflow_id].append(step)
+                self._steps_by_pk[step.pk] = step
+
+    def attach(self, deliveries):
+        """Give deliveries their workflow and step from this cache (loading only what is new).
+
+        Active workflows and their steps cannot be edited, so one instance per run
+        serves every batch instead of two more model instances built per row.
+        """
+        missing = {d.workflow_id for d in deliveries} - self._workflows.keys()
+        if missing:
+            self.load(EmailWorkflow.objects.filter(pk__in=missing))
+        by_pk = self._steps_by_pk
+        if any(d.step_id not in by_pk for d in deliveries):
+            by_pk.update(
+                WorkflowStep.objects.in_bulk({d.step_id for d in deliveries} - by_pk.keys())
+            )
+        for delivery in deliveries:
+            delivery.workflow = self._workflows[delivery.workflow_id]
+            delivery.step = by_pk[delivery.step_id]
 
     def next_step(self, step):
         """The step after ``step`` in its workflow, or None."""
@@ -194,14 +208,16 @@ class StepCache:
         return period
 
 
-def _claimed(token, status):
+def _claimed(token, status, steps):
     # claim_token has no index: the status narrows the search to the in-flight rows
     # (the (status, due_at) index) instead of scanning every delivery ever made.
-    return list(
+    rows = list(
         Delivery.objects.filter(status=status, claim_token=token)
-        .select_related("contact", "step", "workflow")
+        .select_related("contact")
         .order_by("due_at", "pk")
     )
+    steps.attach(rows)
+    return rows
 
 
 def _skip_batch(now, size, steps):
@@ -212,7 +228,7 @@ def _skip_batch(now, size, steps):
     token, count = claim(now, size, SKIPPING_WORKFLOWS)
     if not count:
         return 0, False
-    rows = _claimed(token, S.CLAIMED)
+    rows = _claimed(token, S.CLAIMED, steps)
     for delivery in rows:
         delivery.status = S.SKIPPED
         delivery.claim_token = ""
@@ -268,22 +284,20 @@ def _send_batch(now, size, steps, stats, connection_factory):
     from ..rendering import compile_revision, contact_values
     from ..sending.batch import Outcome, send_batch
     from ..sending.messages import build_message
-    from ..unsubscribe import unsubscribe_url
+    from ..unsubscribe import unsubscribe_url_maker
 
     token, count = claim(now, size)
     if not count:
         return 0, False
     # The claim only looked at due rows: the contact is checked here, just before the ESP call.
     stats.suppressed += _set_aside_unreachable(token, now)
-    Delivery.objects.filter(claim_token=token, status=S.CLAIMED).update(
-        status=S.SENDING, attempts=F("attempts") + 1
-    )
-    rows = _claimed(token, S.SENDING)
+    rows = _claimed(token, S.CLAIMED, steps)
     if not rows:
         return count, False
     steps.load({d.workflow_id: d.workflow for d in rows}.values())
 
     messages, outcomes_by_index, opens = [], {}, {}
+    unsubscribe_url = unsubscribe_url_maker()  # the URL pattern reversed once a batch
     for index, delivery in enumerate(rows):
         contact, workflow, step = delivery.contact, delivery.workflow, delivery.step
         if workflow.pk not in opens:
@@ -311,10 +325,10 @@ def _send_batch(now, size, steps, stats, connection_factory):
         messages.append((index, message))
 
     connection = connection_factory() if connection_factory else None
-    recheck = _Recheck([rows[i].pk for i, _m in messages])
-    sent_outcomes = send_batch(
-        [m for _i, m in messages], connection=connection, should_send=recheck
-    )
+    gate = _Gate([rows[i] for i, _m in messages])
+    started = time.monotonic()
+    sent_outcomes = send_batch([m for _i, m in messages], connection=connection, should_send=gate)
+    _PACE.record(time.monotonic() - started, gate.handed)
     for (index, _message), outcome in zip(messages, sent_outcomes, strict=True):
         outcomes_by_index[index] = outcome
 
@@ -323,27 +337,98 @@ def _send_batch(now, size, steps, stats, connection_factory):
     return count, due_now
 
 
-class _Recheck:
-    """``should_send`` for a batch: is this delivery's contact still reachable?
+class _Pace:
+    """How long one message takes at each email backend in this process (a moving average)."""
 
-    Checked at claim time; checked again here, for every message not yet sent,
-    once ``RECHECK_SECONDS`` have passed since the last check (one query).
+    def __init__(self):
+        self.seconds = {}
+
+    @staticmethod
+    def _backend():
+        from django.conf import settings
+
+        return getattr(settings, "EMAIL_BACKEND", "")
+
+    def record(self, elapsed, messages):
+        """Fold one batch's ESP time into the average of the current backend."""
+        if messages:
+            per_message = elapsed / messages
+            previous = self.seconds.get(self._backend())
+            self.seconds[self._backend()] = (
+                per_message if previous is None else 0.7 * previous + 0.3 * per_message
+            )
+
+    def group_size(self):
+        """How many rows to hand over at once so a group takes about HANDOVER_SECONDS."""
+        seconds = self.seconds.get(self._backend())
+        if seconds is None:
+            return 8  # an unknown backend: start small, the pace is learnt from the first group
+        target = float(conf.get("HANDOVER_SECONDS"))
+        return max(1, int(target / max(seconds, 1e-6)))
+
+
+_PACE = _Pace()
+
+
+class _Gate:
+    """``should_send`` for a batch: rows are handed to the ESP a group at a time.
+
+    Just before a group's first message, one UPDATE moves the group from
+    ``claimed`` to ``sending`` (and counts the attempt). A worker killed
+    mid-batch therefore leaves only its current group ``unknown``; the rest are
+    still ``claimed`` and go out through another worker once the lease expires.
+    Groups are sized from the measured pace to last about ``HANDOVER_SECONDS``:
+    a fast backend hands a whole batch over in one UPDATE, a slow ESP pays one
+    UPDATE per fraction of a second of ESP time.
+
+    While the ESP calls go on, contacts not yet sent to are checked again (one
+    query) every ``RECHECK_SECONDS``, so an unsubscribe during a batch stops its
+    later messages.
     """
 
-    def __init__(self, delivery_ids):
-        self.delivery_ids = delivery_ids
+    def __init__(self, rows):
+        self.rows = rows
+        self.ids = [d.pk for d in rows]
+        self.handed_upto = 0
+        self.handed = 0
+        self.withdrawn = set()
         self.checked_at = time.monotonic()
-        self.unreachable = set()
 
     def __call__(self, index):
-        if time.monotonic() - self.checked_at >= RECHECK_SECONDS:
-            self.unreachable.update(
-                Delivery.objects.filter(pk__in=self.delivery_ids[index:])
+        if time.monotonic() - self.checked_at >= float(conf.get("RECHECK_SECONDS")):
+            self.withdrawn.update(
+                Delivery.objects.filter(pk__in=self.ids[index:])
                 .filter(_unreachable_q())
                 .values_list("pk", flat=True)
             )
             self.checked_at = time.monotonic()
-        return self.delivery_ids[index] not in self.unreachable
+        if self.ids[index] in self.withdrawn:
+            return False
+        if index >= self.handed_upto:
+            self._hand_over(index)
+        return self.ids[index] not in self.withdrawn
+
+    def _hand_over(self, index):
+        end = index + _PACE.group_size()
+        group = [pk for pk in self.ids[index:end] if pk not in self.withdrawn]
+        self.handed_upto = end
+        if not group:
+            return
+        moved = Delivery.objects.filter(pk__in=group, status=S.CLAIMED).update(
+            status=S.SENDING, attempts=F("attempts") + 1
+        )
+        handed = set(group)
+        if moved != len(group):
+            # Some rows left "claimed" meanwhile (an unsubscribe suppressed them).
+            handed = set(
+                Delivery.objects.filter(pk__in=group, status=S.SENDING).values_list("pk", flat=True)
+            )
+            self.withdrawn.update(set(group) - handed)
+        for delivery in self.rows[index:end]:
+            if delivery.pk in handed:
+                delivery._mailflow_handed = True
+                delivery.attempts += 1
+        self.handed += len(handed)
 
 
 def _backoff(attempts, retry_after=None):
@@ -379,16 +464,17 @@ def _record(rows, outcomes, now, steps, stats):
             stats.retried += 1
         elif kind == "pause":
             delivery.status = S.SCHEDULED
-            delivery.attempts = max(delivery.attempts - 1, 0)  # not burned
+            if getattr(delivery, "_mailflow_handed", False):
+                delivery.attempts = max(delivery.attempts - 1, 0)  # not burned
             delivery.last_error = outcome.error
             pause_reason = pause_reason or outcome.error
-        elif kind == "wait":  # the sending period is closed: not an attempt
+        elif kind == "wait":  # the sending period is closed: never handed over, not an attempt
             delivery.status = S.SCHEDULED
-            delivery.attempts = max(delivery.attempts - 1, 0)
             delivery.due_at = steps.period(delivery.workflow).next_opening(now)
         elif kind == "withdrawn":  # unreachable since the claim: as if set aside then
             delivery.status = S.SUPPRESSED
-            delivery.attempts = max(delivery.attempts - 1, 0)
+            if getattr(delivery, "_mailflow_handed", False):
+                delivery.attempts = max(delivery.attempts - 1, 0)
             delivery.last_error = outcome.error
             withdrawn.append(delivery.enrollment_id)
             stats.suppressed += 1
