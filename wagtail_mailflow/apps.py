@@ -12,6 +12,7 @@ class WagtailMailflowConfig(AppConfig):
         from anymail.signals import tracking
 
         from . import checks  # noqa: F401  (registers system checks)
+        from . import subscriptions  # noqa: F401  (registers the signup settings check)
         from .sending.tracking import handle_tracking_event
 
         tracking.connect(handle_tracking_event, dispatch_uid="wagtail_mailflow.tracking")

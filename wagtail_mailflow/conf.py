@@ -34,6 +34,14 @@ DEFAULTS = {
     # Exponential backoff for transient ESP errors: base delay and ceiling, seconds.
     "RETRY_BASE_SECONDS": 60,
     "RETRY_MAX_SECONDS": 6 * 3600,
+    # While a batch is at the ESP, the contacts not yet sent to are checked again for
+    # unsubscribes and suppressions whenever this many seconds passed (one query):
+    # nothing goes out later than this after an unsubscribe commits (plus one ESP
+    # call); a few queries a second against a slow ESP, none for a fast local backend.
+    "RECHECK_SECONDS": 0.25,
+    # Rows are handed to the ESP in groups lasting about this long: a worker killed
+    # mid-batch leaves at most one group's outcome unknown.
+    "HANDOVER_SECONDS": 0.5,
     # How long sending pauses after the ESP refuses the account (401/403).
     "PAUSE_SECONDS": 900,
     # Suppress a contact once this many different emails to it soft-bounced
@@ -50,6 +58,11 @@ DEFAULTS = {
     "IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "IMPORT_ASYNC_BYTES": 1024 * 1024,
     "IMPORT_CHUNK_SIZE": 1000,
+    # Public signup (see docs/signup-forms.md): subscribe-form posts allowed per visitor IP
+    # ("5/m": 5 a minute; s, m, h or d; None: no limit), and how long a double opt-in
+    # confirmation link stays valid, in seconds.
+    "SUBSCRIBE_RATE": "5/m",
+    "CONFIRM_MAX_AGE": 7 * 24 * 3600,
 }
 
 

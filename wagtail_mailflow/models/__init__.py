@@ -14,4 +14,5 @@ from .contacts import (  # noqa: F401
 from .deliveries import Delivery, DeliveryEvent, SendingPause  # noqa: F401
 from .enrollments import Enrollment  # noqa: F401
 from .imports import ContactImport  # noqa: F401
+from .signups import SignupFieldMapping  # noqa: F401
 from .templates import EmailTemplate  # noqa: F401
