@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from wagtail_mailflow import api
+from wagtail_mailflow import api, conf
 from wagtail_mailflow.engine.dispatch import run_due
 from wagtail_mailflow.engine.entry import enter, enter_many
 from wagtail_mailflow.models import (
@@ -347,3 +347,49 @@ def test_sending_is_a_constant_number_of_queries_per_batch():
     # Savepoints exist only because the test runs inside a transaction.
     statements = [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(statements) <= 14, "\n".join(q["sql"][:120] for q in statements)
+
+
+class _DiesOnFifthMessage:
+    """An email backend whose worker 'dies' (BaseException) on the fifth message."""
+
+    sent = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        if len(_DiesOnFifthMessage.sent) == 4:
+            raise KeyboardInterrupt("worker killed")
+        _DiesOnFifthMessage.sent.extend(m.to[0] for m in messages)
+        return len(messages)
+
+
+def test_worker_killed_mid_batch_leaves_only_its_current_group_unknown(monkeypatch):
+    from wagtail_mailflow.engine import dispatch
+
+    workflow = active_workflow(delays=((0, "days"),))
+    contacts = Contact.objects.bulk_create([Contact(email=f"k{i}@example.com") for i in range(10)])
+    ListMembership.objects.bulk_create(
+        [ListMembership(contact=c, contact_list=workflow.contact_list) for c in contacts]
+    )
+    enter_many(workflow, Contact.objects.all(), entry_key="x")
+    monkeypatch.setattr(dispatch._PACE, "group_size", lambda: 3)
+    _DiesOnFifthMessage.sent = []
+    with pytest.raises(KeyboardInterrupt):
+        run_due(connection_factory=_DiesOnFifthMessage, batch_size=10)
+    statuses = sorted(Delivery.objects.values_list("status", flat=True))
+    # Groups of three: two groups were handed over (the fifth message was in the second).
+    assert statuses.count(D.SENDING) == 6 and statuses.count(D.CLAIMED) == 4
+    later = timezone.now() + datetime.timedelta(seconds=conf.get("LEASE_SECONDS") + 1)
+    mail.outbox = []
+    stats = run_due(now=later)
+    assert stats.sent == 4  # the rows never handed over go out once
+    assert Delivery.objects.filter(status=D.UNKNOWN).count() == 6  # never resent blindly
+    resent = {m.to[0] for m in mail.outbox}
+    assert not resent & set(_DiesOnFifthMessage.sent)

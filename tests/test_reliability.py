@@ -32,7 +32,7 @@ D = Delivery.Status
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 TIMEOUT = 0.5  # anymail's REQUESTS_TIMEOUT in these tests
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
-ESP_LATENCY = 0.3  # a slow answer from a real ESP (longer than dispatch.RECHECK_SECONDS)
+ESP_LATENCY = 0.3  # a slow answer from a real ESP (longer than WAGTAIL_MAILFLOW_RECHECK_SECONDS)
 
 
 @pytest.fixture
