@@ -401,7 +401,7 @@ def rate(count, seconds):
 def line(label, count, phase, *, queries=True):
     text = (
         f"  {label:<28} {phase.seconds:8.2f} s  {rate(count, phase.seconds):8.0f} emails/s"
-        f"  (CPU {phase.cpu:6.2f} s)"
+        f"  CPU {phase.cpu:6.2f} s {rate(count, phase.cpu):6.0f}/CPU-s"
     )
     if queries and phase.queries is not None:
         text += f"  {phase.queries:6d} queries  {phase.queries / count:.4f}/email"
@@ -472,8 +472,9 @@ def main(argv=None):
         print("In-process floor (render + build + locmem send, no database)")
         line("floor", count, floor, queries=False)
         print(
-            f"  dispatch / floor: {rate(count, dispatch.seconds) / rate(count, floor.seconds):.2f}"
-            f"   end to end / floor: {rate(count, total.seconds) / rate(count, floor.seconds):.2f}"
+            f"  dispatch / floor: {floor.seconds / dispatch.seconds:.2f} "
+            f"(CPU {floor.cpu / dispatch.cpu:.2f})   end to end / floor: "
+            f"{floor.seconds / total.seconds:.2f} (CPU {floor.cpu / total.cpu:.2f})"
         )
 
     if not args.skip_post_office:
@@ -490,7 +491,7 @@ def main(argv=None):
         line("queue + send", count, po_total)
         print(
             f"  wagtail-mailflow end to end / post_office queue+send: "
-            f"{rate(count, total.seconds) / rate(count, po_total.seconds):.2f}x"
+            f"{po_total.seconds / total.seconds:.2f}x (CPU {po_total.cpu / total.cpu:.2f}x)"
         )
     print(f"Peak memory of the whole run: {peak_rss_mb():.0f} MB")
 
