@@ -21,6 +21,7 @@ from wagtail_mailflow.models import (
 from wagtail_mailflow.models.signups import SignupFieldMapping
 
 from .engine_helpers import active_workflow
+from .signup_helpers import committed
 from .testapp.models import SignupFormPage
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,11 @@ def make_page(contact_list, *, consent_field="", email_field="", mappings=(), to
 
 
 def submit(client, page, capture, execute=True, **data):
-    with capture(execute=execute) as callbacks:
+    if not execute:
+        with capture(execute=False) as callbacks:
+            response = client.post(page.url, data)
+        return response, callbacks
+    with committed(capture) as callbacks:
         response = client.post(page.url, data)
     return response, callbacks
 
@@ -140,7 +145,7 @@ def test_submission_subscribes_on_commit_with_mapped_fields_and_welcome_email(
     assert [m.to for m in mail.outbox] == [["team@example.com"]]
     assert not Contact.objects.exists()
 
-    with django_capture_on_commit_callbacks(execute=True):  # the commit
+    with committed(django_capture_on_commit_callbacks):  # the commit
         for callback in callbacks:
             callback()
 

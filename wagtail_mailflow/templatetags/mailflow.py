@@ -17,7 +17,7 @@ The form posts to ``wagtail_mailflow:subscribe``; the markup comes from
 
 import logging
 
-from django import template
+from django import template as django_template
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -33,7 +33,7 @@ from ..subscribe_views import (
 )
 
 logger = logging.getLogger(__name__)
-register = template.Library()
+register = django_template.Library()
 
 FORM_TEMPLATE = "wagtail_mailflow/subscribe/form.html"
 
@@ -56,7 +56,7 @@ def mailflow_subscribe_form(
     except FormConfigError as exc:
         # A template author's mistake: loud while developing, logged (not a 500) in production.
         if settings.DEBUG:
-            raise template.TemplateSyntaxError(f"mailflow_subscribe_form: {exc}") from exc
+            raise django_template.TemplateSyntaxError(f"mailflow_subscribe_form: {exc}") from exc
         logger.error("mailflow_subscribe_form: %s", exc)
         return ""
     request = context.get("request")
