@@ -607,6 +607,7 @@ def test_c1_suppression_during_a_batch_also_stops_it(hooked, esp, t0):
 def test_c1_recheck_costs_no_query_while_the_esp_answers_fast(settings, t0):
     """Through a local backend a whole batch goes out without re-checking: constant queries."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.WAGTAIL_MAILFLOW_HANDOVER_SECONDS = 3600  # one hand-over group per batch
     workflow = start()
     join(workflow, "warm@example.com", now=t0 - timedelta(hours=1))
     join(workflow, *[f"q{i}@example.com" for i in range(3)], now=t0)

@@ -114,21 +114,31 @@ def is_paused(now):
 
 
 def release_expired_claims(now=None):
-    """Return abandoned claims: never handed to the ESP → scheduled; maybe handed → unknown."""
+    """Return abandoned claims: never handed to the ESP → scheduled; maybe handed → unknown.
+
+    An ``unknown`` delivery is never resent, so its contact moves on to the next
+    email as after a failure.
+    """
     now = now or timezone.now()
     released = Delivery.objects.filter(status=S.CLAIMED, claimed_until__lt=now).update(
         status=S.SCHEDULED, claim_token="", claimed_until=None
     )
-    ambiguous = Delivery.objects.filter(status=S.SENDING, claimed_until__lt=now).update(
-        status=S.UNKNOWN,
-        claim_token="",
-        claimed_until=None,
-        last_error="The worker stopped while the ESP call was in progress; "
-        "waiting for the ESP's events instead of sending again.",
-    )
+    ambiguous = list(Delivery.objects.filter(status=S.SENDING, claimed_until__lt=now))
+    if ambiguous:
+        with transaction.atomic():
+            Delivery.objects.filter(pk__in=[d.pk for d in ambiguous], status=S.SENDING).update(
+                status=S.UNKNOWN,
+                claim_token="",
+                claimed_until=None,
+                last_error="The worker stopped while the ESP call was in progress; "
+                "waiting for the ESP's events instead of sending again.",
+            )
+            steps = StepCache()
+            steps.attach(ambiguous)
+            _advance(ambiguous, now, steps)
     if released or ambiguous:
-        logger.warning("Released %s expired claims, %s outcomes unknown", released, ambiguous)
-    return released + ambiguous
+        logger.warning("Released %s expired claims, %s outcomes unknown", released, len(ambiguous))
+    return released + len(ambiguous)
 
 
 def claim(now, limit, workflow_statuses=SENDABLE_WORKFLOWS):
