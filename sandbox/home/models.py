@@ -8,6 +8,8 @@ from wagtail.contrib.forms.panels import FormSubmissionsPanel
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 
+from wagtail_mailflow.forms import MailflowSignupFormMixin
+
 
 class HomePage(Page):
     """The site root."""
@@ -23,8 +25,12 @@ class SignupFormField(AbstractFormField):
     page = ParentalKey("SignupPage", on_delete=models.CASCADE, related_name="form_fields")
 
 
-class SignupPage(AbstractEmailForm):
-    """A Wagtail form page where visitors sign up to the newsletter with their email address."""
+class SignupPage(MailflowSignupFormMixin, AbstractEmailForm):
+    """A Wagtail form page where visitors sign up to the newsletter with their email address.
+
+    The mixin subscribes each submission's address to the list chosen under
+    "Newsletter signup", which starts that list's welcome workflows.
+    """
 
     intro = RichTextField(blank=True)
     thank_you_text = RichTextField(blank=True)
@@ -41,6 +47,7 @@ class SignupPage(AbstractEmailForm):
             ],
             heading="Notification email to the site team (optional)",
         ),
+        *MailflowSignupFormMixin.mailflow_panels,
     ]
     parent_page_types = ["home.HomePage"]
     subpage_types = []

@@ -106,8 +106,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             self.admin_user()
             home = self.home_page()
-            self.signup_page(home)
             newsletter = self.contact_list()
+            self.signup_page(home, newsletter)
             templates = [self.template(*spec) for spec in TEMPLATES]
             workflow = self.workflow(newsletter, templates)
         if workflow.status == EmailWorkflow.Status.DRAFT:
@@ -185,15 +185,20 @@ class Command(BaseCommand):
             site.save()
         return home
 
-    def signup_page(self, home):
-        if SignupPage.objects.exists():
-            return SignupPage.objects.first()
+    def signup_page(self, home, newsletter):
+        page = SignupPage.objects.first()
+        if page is not None:
+            if page.mailflow_list_id is None:  # a sandbox made before the page subscribed anyone
+                self.connect_signup_page(page, newsletter)
+            return page
         page = home.add_child(
             instance=SignupPage(
                 title="Newsletter",
                 slug="newsletter",
                 intro="<p>One short email a week. Unsubscribe whenever you like.</p>",
                 thank_you_text="<p>Thank you for signing up! Check your inbox.</p>",
+                mailflow_list=newsletter,
+                mailflow_email_field="email",
             )
         )
         page.form_fields.create(
@@ -206,9 +211,23 @@ class Command(BaseCommand):
             required=False,
             clean_name="first_name",
         )
+        page.mailflow_field_mappings.create(
+            sort_order=0, form_field="first_name", contact_field="first_name"
+        )
         page.save_revision().publish()
         self.report("Created", page)
         return page
+
+    def connect_signup_page(self, page, newsletter):
+        """Point an existing signup page at the Newsletter list, first name mapped."""
+        page.mailflow_list = newsletter
+        page.mailflow_email_field = "email"
+        if not page.mailflow_field_mappings.exists():
+            page.mailflow_field_mappings.create(
+                sort_order=0, form_field="first_name", contact_field="first_name"
+            )
+        page.save_revision().publish()
+        self.report("Connected to the Newsletter list", page)
 
     def contact_list(self):
         contact_list, created = ContactList.objects.get_or_create(
