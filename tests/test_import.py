@@ -136,6 +136,25 @@ def test_invalid_byte_far_in_a_big_file_is_found(newsletter):
         service.inspect_file(io.BytesIO(data), "utf-8")
 
 
+def test_abandoned_drafts_are_discarded_on_the_next_upload(newsletter):
+    old = service.create_job(
+        SimpleUploadedFile("old.csv", b"email\na@example.com\n"),
+        contact_list=newsletter,
+        encoding="utf-8",
+    )
+    name = old.file.name
+    ContactImport.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timezone.timedelta(days=2)
+    )
+    service.create_job(
+        SimpleUploadedFile("new.csv", b"email\nb@example.com\n"),
+        contact_list=newsletter,
+        encoding="utf-8",
+    )
+    assert list(ContactImport.objects.values_list("file_name", flat=True)) == ["new.csv"]
+    assert not old.file.storage.exists(name)
+
+
 def test_header_only_or_empty_file_is_refused(newsletter):
     with pytest.raises(service.ImportFileError, match="empty"):
         service.inspect_file(io.BytesIO(b""), "utf-8")
@@ -174,14 +193,14 @@ def test_mapping_needs_exactly_one_email_and_no_repeats(props):
 
 def test_bad_rows_reported_with_row_numbers_and_good_rows_imported(props, newsletter):
     data = (
-        "email,points,birthday,vip\n"
-        "good1@example.com,1,2000-01-01,yes\n"
-        "not-an-email,2,,\n"
-        "good2@example.com,many,,\n"
-        ",3,,\n"
-        "good3@example.com,4,2000-13-45,maybe\n"
-        "good4@example.com,5,,\n"
-    ).encode()
+        b"email,points,birthday,vip\n"
+        b"good1@example.com,1,2000-01-01,yes\n"
+        b"not-an-email,2,,\n"
+        b"good2@example.com,many,,\n"
+        b",3,,\n"
+        b"good3@example.com,4,2000-13-45,maybe\n"
+        b"good4@example.com,5,,\n"
+    )
     result, problems = run(data, newsletter)
     assert set(Contact.objects.values_list("email", flat=True)) == {
         "good1@example.com",
@@ -212,13 +231,13 @@ def test_bad_rows_reported_with_row_numbers_and_good_rows_imported(props, newsle
 def test_duplicate_emails_in_file_first_wins_across_chunks(settings, props, newsletter):
     settings.WAGTAIL_MAILFLOW_IMPORT_CHUNK_SIZE = 2
     data = (
-        "email,first_name\n"
-        "dup@example.com,First\n"
-        "other@example.com,Other\n"
-        "DUP@example.com,Second\n"  # next chunk, another case: still a duplicate
-        "third@example.com,Third\n"
-        "other@EXAMPLE.com,Again\n"  # same chunk as row 4's neighbour
-    ).encode()
+        b"email,first_name\n"
+        b"dup@example.com,First\n"
+        b"other@example.com,Other\n"
+        b"DUP@example.com,Second\n"  # next chunk, another case: still a duplicate
+        b"third@example.com,Third\n"
+        b"other@EXAMPLE.com,Again\n"  # a later chunk again: duplicate of row 3
+    )
     result, problems = run(data, newsletter)
     assert Contact.objects.count() == 3
     assert Contact.objects.get_by_email("dup@example.com").first_name == "First"
@@ -317,11 +336,11 @@ def test_property_changes_enter_contact_update_workflows_set_based(props, newsle
     low, _m, _j = api.subscribe("low@example.com", newsletter, properties={"points": 10})
     high, _m, _j = api.subscribe("high@example.com", newsletter, properties={"points": 150})
     data = (
-        "email,points\n"
-        "low@example.com,120\n"  # false -> true: enters
-        "high@example.com,200\n"  # true -> true: does not
-        "new@example.com,500\n"  # a new contact is not a property change (as api.subscribe)
-    ).encode()
+        b"email,points\n"
+        b"low@example.com,120\n"  # false -> true: enters
+        b"high@example.com,200\n"  # true -> true: does not
+        b"new@example.com,500\n"  # a new contact is not a property change (as api.subscribe)
+    )
     run(data, newsletter)
     assert list(Enrollment.objects.filter(workflow=loyalty).values_list("contact", flat=True)) == [
         low.pk
@@ -381,6 +400,7 @@ def test_file_unreadable_mid_way_fails_the_job_and_leaves_nothing(settings, news
     job = service.start_job(job)
     assert job.status == ContactImport.Status.FAILED
     assert "line 32" in job.error_message
+    assert not job.file  # personal data is not kept after a failure either
     assert Contact.objects.count() == 0 and ListMembership.objects.count() == 0
 
 
@@ -457,13 +477,16 @@ def test_admin_flow_end_to_end(admin_client, props, newsletter, django_capture_o
     for url in (reverse("mailflow_contacts:index"), reverse("mailflow_lists:index")):
         assert reverse("mailflow_imports:upload") in admin_client.get(url).content.decode()
 
-    data = BOM + (
-        "E-mail;Prénom;Score;Notes\n"
-        "ada@example.com;Ada;12;vip\n"
-        "bad-address;Bob;3;\n"
-        "old@example.com;Old;x;\n"
-        "carla@example.com;Carla;7;\n"
-    ).encode()
+    data = (
+        BOM
+        + (
+            "E-mail;Prénom;Score;Notes\n"
+            "ada@example.com;Ada;12;vip\n"
+            "bad-address;Bob;3;\n"
+            "old@example.com;Old;x;\n"
+            "carla@example.com;Carla;7;\n"
+        ).encode()
+    )
     response = _upload(admin_client, data, newsletter)
     job = ContactImport.objects.get()
     assert response.status_code == 302
@@ -630,9 +653,13 @@ def test_command_errors(tmp_path, newsletter):
     with pytest.raises(CommandError, match="no contact list 'Nope'"):
         call_command("mailflow_import_contacts", str(path), "--list", "Nope")
     with pytest.raises(CommandError, match="No column 'zzz'"):
-        call_command("mailflow_import_contacts", str(path), "--list", "Newsletter", "--map", "zzz=email")
+        call_command(
+            "mailflow_import_contacts", str(path), "--list", "Newsletter", "--map", "zzz=email"
+        )
     with pytest.raises(CommandError, match="neither a contact field"):
-        call_command("mailflow_import_contacts", str(path), "--list", "Newsletter", "--map", "1=nope")
+        call_command(
+            "mailflow_import_contacts", str(path), "--list", "Newsletter", "--map", "1=nope"
+        )
     path.write_bytes("email\nhé@example.com\n".encode("latin-1"))
     with pytest.raises(CommandError, match="not valid UTF-8"):
         call_command("mailflow_import_contacts", str(path), "--list", "Newsletter")

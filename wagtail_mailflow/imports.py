@@ -22,6 +22,7 @@ active before they joined.
 import codecs
 import csv
 import dataclasses
+import datetime
 import io
 import logging
 import os
@@ -754,6 +755,7 @@ def create_job(uploaded, *, contact_list, encoding, confirmed=False, user=None):
             _("The file is %(size)s MB; the largest file accepted is %(limit)s MB.")
             % {"size": round(uploaded.size / 2**20, 1), "limit": round(limit / 2**20, 1)}
         )
+    discard_abandoned()
     uploaded.seek(0)
     delimiter, headers, count = inspect_file(uploaded, encoding)
     if not count:
@@ -775,6 +777,16 @@ def create_job(uploaded, *, contact_list, encoding, confirmed=False, user=None):
     job.file.save(name, File(uploaded, name=name), save=False)
     job.save()
     return job
+
+
+def discard_abandoned(age=datetime.timedelta(days=1)):
+    """Delete drafts uploaded more than ``age`` ago and never imported, with their files."""
+    for job in ContactImport.objects.filter(
+        status=ContactImport.Status.DRAFT, created_at__lt=timezone.now() - age
+    ):
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
 
 
 def start_job(job):
@@ -857,7 +869,9 @@ def run_job(job_pk):
         job.status = ContactImport.Status.FAILED
         job.error_message = message
         job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error_message", "finished_at"])
+        if job.file:
+            job.file.delete(save=False)
+        job.save(update_fields=["status", "error_message", "finished_at", "file"])
         text.close()
         return job
     finally:
