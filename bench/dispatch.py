@@ -183,7 +183,7 @@ def create_contacts(count, contact_list):
             f"WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < %s) "
             f"INSERT INTO {contacts} (email, first_name, last_name, properties, language, "
             f"timezone, consent_at, consent_source, suppression_reason, created_at, updated_at) "
-            f"SELECT 'contact' || x || '@example.com', CASE x % {len(FIRST_NAMES)} {names} END, "
+            f"SELECT 'contact' || x || '@example.com', CASE x %% {len(FIRST_NAMES)} {names} END, "
             f"'Example', {properties}, '', '', %s, 'import', '', %s, %s FROM seq",
             [count, now, now, now],
         )
