@@ -362,4 +362,3 @@ def check_signup_settings(app_configs=None, **kwargs):
             )
         )
     return messages
-
