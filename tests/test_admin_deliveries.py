@@ -24,6 +24,7 @@ def fresh_render_cache():
     yield
     rendering.clear_cache()
 
+
 S = Delivery.Status
 UTC = datetime.UTC
 INDEX = "mailflow_deliveries:index"
