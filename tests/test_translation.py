@@ -1,0 +1,279 @@
+"""The French translation: key strings come out in French, and the catalog is complete and compiled."""
+
+import ast
+import gettext
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+from wagtail.users.models import UserProfile
+
+import wagtail_mailflow
+from tests.factories import ContactFactory, ContactListFactory, heading
+from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
+from wagtail_mailflow.rendering import compile_template
+from wagtail_mailflow.unsubscribe import unsubscribe_path
+
+from .test_lifecycle import make_workflow
+
+LOCALE = Path(wagtail_mailflow.__file__).parent / "locale" / "fr" / "LC_MESSAGES"
+PO_FILE = LOCALE / "django.po"
+MO_FILE = LOCALE / "django.mo"
+
+Status = EmailWorkflow.Status
+Scenario = EmailWorkflow.Scenario
+
+
+# -- a small .po reader (no dependency) --------------------------------------
+
+
+def _unquote(text):
+    """A .po string literal ("...") as Python text."""
+    return ast.literal_eval(text)
+
+
+def read_po(path):
+    """Entries of a .po file as dicts: msgctxt, msgid, msgid_plural, msgstr{index: text}, flags.
+
+    Obsolete entries (#~) are returned with ``obsolete=True``; the header (msgid "") too.
+    """
+    entries = []
+    entry = None
+    field = None
+
+    def start():
+        return {
+            "msgctxt": None,
+            "msgid": None,
+            "msgid_plural": None,
+            "msgstr": {},
+            "flags": set(),
+            "obsolete": False,
+        }
+
+    def finish():
+        if entry is not None and entry["msgid"] is not None:
+            entries.append(entry)
+
+    for raw_line in path.read_text(encoding="utf-8").splitlines():
+        line = raw_line.strip()
+        obsolete = line.startswith("#~")
+        if obsolete:
+            line = line[2:].strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            if entry is not None and entry["msgid"] is not None:
+                finish()
+                entry = None
+            if entry is None:
+                entry = start()
+            if line.startswith("#,"):
+                entry["flags"].update(flag.strip() for flag in line[2:].split(","))
+            continue
+        keyword, _, rest = line.partition(" ")
+        if line.startswith('"'):
+            value = _unquote(line)
+            if isinstance(field, tuple):
+                entry["msgstr"][field[1]] += value
+            else:
+                entry[field] += value
+            continue
+        if keyword in ("msgctxt", "msgid") and entry is not None and entry["msgid"] is not None:
+            finish()
+            entry = None
+        if entry is None:
+            entry = start()
+        entry["obsolete"] = entry["obsolete"] or obsolete
+        match = re.fullmatch(r"msgstr\[(\d+)\]", keyword)
+        if match:
+            field = ("msgstr", int(match.group(1)))
+            entry["msgstr"][field[1]] = _unquote(rest)
+        elif keyword == "msgstr":
+            field = ("msgstr", 0)
+            entry["msgstr"][0] = _unquote(rest)
+        else:
+            field = keyword
+            entry[field] = _unquote(rest)
+    finish()
+    return entries
+
+
+def messages():
+    return [e for e in read_po(PO_FILE) if e["msgid"] != "" and not e["obsolete"]]
+
+
+PLACEHOLDER = re.compile(r"%\(([^)]+)\)[sdif]")
+
+
+# -- the catalog ---------------------------------------------------------------
+
+
+def test_po_header_is_french_utf8_with_french_plurals():
+    header = next(e for e in read_po(PO_FILE) if e["msgid"] == "")
+    text = header["msgstr"][0]
+    assert "Language: fr\n" in text
+    assert "charset=UTF-8" in text
+    assert "Plural-Forms: nplurals=2; plural=(n > 1);" in text
+    assert "fuzzy" not in header["flags"]
+
+
+def test_every_message_is_translated_and_none_is_fuzzy():
+    entries = messages()
+    assert len(entries) > 500
+    untranslated = [e["msgid"] for e in entries if not e["msgstr"] or not all(e["msgstr"].values())]
+    assert untranslated == []
+    plurals_incomplete = [
+        e["msgid"] for e in entries if e["msgid_plural"] and sorted(e["msgstr"]) != [0, 1]
+    ]
+    assert plurals_incomplete == []
+    fuzzy = [e["msgid"] for e in entries if "fuzzy" in e["flags"]]
+    assert fuzzy == []
+    assert "#, fuzzy" not in PO_FILE.read_text(encoding="utf-8")
+
+
+def test_translations_keep_the_placeholders():
+    """A translation uses only the source's named placeholders, and drops none (but plurals)."""
+    wrong = []
+    for e in messages():
+        source = set(PLACEHOLDER.findall(e["msgid"])) | set(
+            PLACEHOLDER.findall(e["msgid_plural"] or "")
+        )
+        for index, text in e["msgstr"].items():
+            used = set(PLACEHOLDER.findall(text))
+            if used - source:
+                wrong.append((e["msgid"], index, sorted(used - source)))
+            if not e["msgid_plural"] and used != source:
+                wrong.append((e["msgid"], index, sorted(source - used)))
+        if e["msgid_plural"]:
+            plural_source = set(PLACEHOLDER.findall(e["msgid_plural"]))
+            if set(PLACEHOLDER.findall(e["msgstr"][1])) != plural_source:
+                wrong.append((e["msgid_plural"], 1, sorted(plural_source)))
+    assert wrong == []
+
+
+def test_mo_file_is_compiled_from_the_current_po():
+    with MO_FILE.open("rb") as handle:
+        catalog = dict(gettext.GNUTranslations(handle)._catalog)
+    catalog.pop("", None)
+    expected = {}
+    for e in messages():
+        key = e["msgid"] if e["msgctxt"] is None else f"{e['msgctxt']}\x04{e['msgid']}"
+        if e["msgid_plural"]:
+            for index, text in e["msgstr"].items():
+                expected[(key, index)] = text
+        else:
+            expected[key] = e["msgstr"][0]
+    missing = sorted(str(k) for k in expected.keys() - catalog.keys())
+    stale = sorted(str(k) for k in catalog.keys() - expected.keys())
+    assert missing == [], "django.mo lacks messages of django.po: run compilemessages"
+    assert stale == [], "django.mo has messages django.po no longer has: run compilemessages"
+    changed = sorted(str(k) for k in expected if catalog[k] != expected[k])
+    assert changed == [], "django.mo is older than django.po: run compilemessages"
+
+
+# -- strings in use ------------------------------------------------------------
+
+
+def test_labels_and_plurals_in_french():
+    with translation.override("fr"):
+        assert str(Status.DRAFT.label) == "Brouillon"
+        assert str(Status.ACTIVE.label) == "Actif"
+        assert str(Status.LOCKED.label) == "Verrouillé"
+        assert str(Status.STOPPED.label) == "Arrêté"
+        assert str(Status.ARCHIVED.label) == "Archivé"
+        assert str(Scenario.WELCOME.label) == "Bienvenue"
+        assert str(Scenario.PROPERTY_UPDATE.label) == "Mise à jour du contact"
+        assert translation.ngettext("%(n)d day later", "%(n)d days later", 1) % {"n": 1} == (
+            "1 jour plus tard"
+        )
+        assert translation.ngettext("%(n)d day later", "%(n)d days later", 3) % {"n": 3} == (
+            "3 jours plus tard"
+        )
+    with translation.override("en"):
+        assert str(Status.ACTIVE.label) == "Active"
+
+
+@pytest.mark.django_db
+def test_workflow_descriptions_in_french():
+    workflow = make_workflow(steps=2)
+    first, second = workflow.steps.order_by("sort_order")
+    with translation.override("fr"):
+        assert first.describe_delay() == "immédiatement"
+        assert second.describe_delay() == "3 jours plus tard"
+
+
+@pytest.mark.django_db
+def test_email_footer_of_a_french_workflow_is_in_french():
+    template = EmailTemplate(
+        name="Bienvenue", subject="Bonjour", from_email="news@example.com", body=[heading()]
+    )
+    url = "https://example.com/unsubscribe/abc/"
+    with translation.override("en"):
+        french = compile_template(template, "fr").render({}, url)
+        english = compile_template(template, "en").render({}, url)
+    assert f'href="{url}" style="color:#666666;">Se désabonner</a>' in french.html
+    assert "Vous recevez cet email car vous êtes abonné à nos emails." in french.html
+    assert "Unsubscribe" not in french.html
+    assert "Se désabonner" in french.text
+    assert ">Unsubscribe</a>" in english.html
+
+
+@pytest.mark.django_db
+def test_unsubscribe_page_in_the_contacts_language():
+    contact = ContactFactory(language="fr")
+    contact_list = ContactListFactory()
+    response = Client().get(unsubscribe_path(contact.pk, contact_list.pk))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="fr">' in page
+    assert "<title>Se désabonner</title>" in page
+    assert "Se désabonner de cette liste" in page
+
+
+@pytest.mark.django_db
+def test_unsubscribe_page_follows_the_browser_when_the_contact_has_no_language():
+    contact = ContactFactory(language="")
+    response = Client().get(unsubscribe_path(contact.pk), HTTP_ACCEPT_LANGUAGE="fr")
+    page = response.content.decode()
+    assert "<title>Se désabonner</title>" in page
+    english = Client().get(unsubscribe_path(contact.pk), HTTP_ACCEPT_LANGUAGE="en")
+    assert "<title>Unsubscribe</title>" in english.content.decode()
+
+
+@pytest.fixture
+def french_admin(db):
+    user = get_user_model().objects.create_superuser(
+        username="marie", email="marie@example.com", password="x"
+    )
+    profile = UserProfile.get_for_user(user)
+    profile.preferred_language = "fr"
+    profile.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_admin_in_french_for_a_french_speaking_editor(french_admin):
+    workflow = make_workflow(status=Status.ACTIVE, title="Série de bienvenue")
+    dashboard = french_admin.get(reverse("wagtailadmin_home")).content.decode()
+    assert "Automatisation des emails" in dashboard
+    assert "Email automation" not in dashboard
+
+    listing = french_admin.get(reverse("mailflow_workflows:index")).content.decode()
+    assert "Série de bienvenue" in listing
+    assert "Actif" in listing
+
+    inspect = french_admin.get(reverse("mailflow_workflows:inspect", args=[workflow.pk]))
+    page = inspect.content.decode()
+    assert inspect.status_code == 200
+    assert "Ce workflow est actif" in page
+    assert "Dupliquez-le pour apporter des modifications" in page
+
+    scenarios = french_admin.get(reverse("mailflow_workflows:add")).content.decode()
+    assert "Mise à jour du contact" in scenarios
+    assert "Bienvenue" in scenarios
