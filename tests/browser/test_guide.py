@@ -1,0 +1,324 @@
+"""The editor guide, walked end to end in Chromium against the live server.
+
+An editor builds the welcome series of docs/editor-guide.md in the Wagtail
+admin (two emails designed with blocks on the spot), reviews and activates it;
+a visitor signs up on the site's signup page and gets the welcome email; the
+statistics count them. Then the replacement recipe (duplicate, edit the copy,
+lock the original, activate the copy), and the end of a workflow's life (stop,
+archive, delete). Screenshots of the key screens land in
+test-artifacts/screenshots/ on every run; docs/img/ holds copies of them.
+"""
+
+import json
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import Page, expect
+from wagtail.models import Locale, Site
+from wagtail.models import Page as WagtailPage
+
+from tests.testapp.models import SignupFormPage
+from wagtail_mailflow.models import ContactList, Delivery, EmailTemplate, EmailWorkflow
+
+pytestmark = [
+    pytest.mark.browser,
+    # The live server answers from its own thread: it only sees committed data. Restoring
+    # the migrations' data (Wagtail's root page and site) keeps other tests' world intact.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+Status = EmailWorkflow.Status
+PASSWORD = "correct horse battery staple"
+VISITOR = "ada@example.com"
+
+
+@pytest.fixture
+def newsletter():
+    return ContactList.objects.create(name="Newsletter")
+
+
+@pytest.fixture
+def signup_page(newsletter):
+    """The site's signup page: a Wagtail form page that subscribes to the newsletter."""
+    Locale.objects.get_or_create(language_code="en")
+    site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+    if site is None:
+        root = WagtailPage.get_first_root_node() or WagtailPage.add_root(
+            instance=WagtailPage(title="Root", slug="root")
+        )
+        home = root.add_child(instance=WagtailPage(title="Home", slug="home"))
+        site = Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
+    page = SignupFormPage(title="Join our newsletter", slug="join", mailflow_list=newsletter)
+    site.root_page.add_child(instance=page)
+    page.form_fields.create(sort_order=0, label="Your email", field_type="email", required=True)
+    page.save_revision().publish()
+    return page
+
+
+@pytest.fixture
+def editor(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="editor", email="editor@example.com", password=PASSWORD
+    )
+
+
+def test_the_editor_guide_end_to_end(
+    page: Page, browser, live_server, settings, editor, newsletter, signup_page, screenshot
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no avatar fetched from the internet
+    page.set_default_timeout(15_000)
+    walk(page, browser, live_server.url, screenshot, signup_page)
+
+
+def walk(page: Page, browser, base, screenshot, signup_page):
+    """The guide, step by step; ``screenshot(page, name)`` keeps the key screens."""
+    log_in(page, base)
+    welcome = create_the_welcome_series(page, base, screenshot)
+    open_row_action(page, base, "Welcome series", "review")
+    review_and_activate(page, welcome, screenshot, activate_label="Save and activate")
+    expect(page.locator("#mailflow-read-only-banner")).to_contain_text("This workflow is active")
+    screenshot(page, "05-active-read-only")
+    assert EmailWorkflow.objects.get(pk=welcome.pk).status == Status.ACTIVE
+
+    # -- A visitor signs up on the site, the welcome email goes out at once ------------------
+    visitor = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        signup = visitor.new_page()
+        signup.goto(base + signup_page.url)
+        signup.get_by_label("Your email").fill(VISITOR)
+        signup.get_by_role("button", name="Sign up").click()
+        expect(signup.get_by_role("heading", name="Thank you for signing up")).to_be_visible()
+    finally:
+        visitor.close()
+    welcome_emails = [m for m in mail.outbox if m.to == [VISITOR]]
+    assert [m.subject for m in welcome_emails] == ["Hello and welcome, friend"]
+    assert "Welcome aboard!" in welcome_emails[0].body
+    deliveries = Delivery.objects.filter(contact__email=VISITOR).order_by("step__sort_order")
+    assert [(d.step.template.name, d.status) for d in deliveries] == [
+        ("Hello and welcome", Delivery.Status.SENT),
+        ("Save up to 15% this week", Delivery.Status.SCHEDULED),
+    ]
+
+    # -- Statistics: one contact entered, one email sent ---------------------------------------
+    open_row_action(page, base, "Welcome series", "statistics")
+    expect(page.locator("[data-figure=entered]")).to_have_text("1")
+    expect(page.locator("[data-figure=sent_total]")).to_have_text("1")
+    expect(page.locator("[data-figure=in_workflow]")).to_have_text("1")
+    screenshot(page, "06-statistics")
+
+    # -- The replacement recipe: duplicate, edit the copy, lock the original, activate the copy
+    open_row_action(
+        page,
+        base,
+        "Welcome series",
+        "duplicate",
+        before_click=lambda: screenshot(page, "07-listing-actions"),
+    )
+    page.get_by_label("Name of the new workflow").fill("Welcome series v2")
+    page.get_by_role("button", name="Duplicate", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("'Welcome series v2' is a draft copy")
+    copy = EmailWorkflow.objects.get(title="Welcome series v2")
+    emails = page.locator("#panel-mailflow_emails-section")
+    emails.locator("#id_steps-1-delay_amount").fill("5")
+    save_workflow(page)
+    assert [(s.delay_amount, s.delay_unit) for s in copy.steps.order_by("sort_order")] == [
+        (0, "days"),
+        (5, "days"),
+    ]
+
+    open_row_action(page, base, "Welcome series", "lock")
+    expect(page.locator("[data-mailflow-confirm=lock]")).to_be_visible()
+    page.get_by_role("button", name="Yes, lock").click()
+    expect(page.locator(".messages")).to_contain_text("Workflow 'Welcome series' is locked.")
+
+    open_row_action(page, base, "Welcome series v2", "review")
+    review_and_activate(page, copy, screenshot=None, activate_label="Save and activate")
+    assert_lines(
+        page,
+        [
+            "Trigger: a new contact joins 'Newsletter'",
+            "'Hello and welcome' is sent immediately",
+            "'Save up to 15% this week' is sent 5 days later",
+        ],
+    )
+    assert dict(EmailWorkflow.objects.values_list("title", "status")) == {
+        "Welcome series": Status.LOCKED,
+        "Welcome series v2": Status.ACTIVE,
+    }
+
+    # -- Stop, archive, delete ------------------------------------------------------------------
+    open_row_action(page, base, "Welcome series v2", "stop")
+    page.get_by_role("button", name="Yes, stop").click()
+    expect(page.locator(".messages")).to_contain_text("Workflow 'Welcome series v2' is stopped.")
+
+    open_row_action(page, base, "Welcome series v2", "archive")
+    page.get_by_role("button", name="Yes, archive").click()
+    expect(page.locator(".messages")).to_contain_text("Workflow 'Welcome series v2' is archived.")
+    # Archived workflows live under their own tab only.
+    expect(page.locator("[data-mailflow-status-tab=archived]")).to_have_attribute(
+        "aria-current", "page"
+    )
+    page.locator("[data-mailflow-status-tab=all]").click()
+    expect(page.get_by_role("link", name="Welcome series v2", exact=True)).to_have_count(0)
+    page.locator("[data-mailflow-status-tab=archived]").click()
+
+    open_row_action(page, base, "Welcome series v2", "delete", tab="archived")
+    page.get_by_role("button", name=re.compile("Yes, delete")).click()
+    expect(page.locator(".messages")).to_contain_text("deleted")
+    assert list(EmailWorkflow.objects.values_list("title", "status")) == [
+        ("Welcome series", Status.LOCKED)
+    ]
+
+
+def log_in(page: Page, base):
+    """Through Wagtail's login form, as an editor would."""
+    page.goto(f"{base}/admin/login/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base}/admin/")
+
+
+def create_the_welcome_series(page: Page, base, screenshot):
+    """Scenario card, details, eligibility, then two emails designed on the spot."""
+    page.goto(f"{base}/admin/mailflow/workflows/")
+    page.get_by_role("link", name="Add email workflow").click()
+    expect(page.locator("[data-mailflow-scenario]")).to_have_count(5)
+    screenshot(page, "01-scenario-cards")
+    page.locator("#mailflow-scenario-welcome").get_by_role("link").click()
+
+    details = page.locator("#panel-mailflow_details-section")
+    details.get_by_label("Title").fill("Welcome series")
+    details.get_by_label("Language").select_option("en")
+    details.get_by_label("Timezone").select_option("Europe/Paris")
+    eligibility = page.locator("#panel-mailflow_eligibility-section")
+    eligibility.get_by_label("Contact list").select_option(label="Newsletter")
+    expect(eligibility.locator("[data-mailflow-eligible-count]")).to_contain_text(
+        "0 contacts are eligible now"
+    )
+    # Every weekday, any hour, unless the editor narrows the sending period.
+    sending = page.locator("#panel-mailflow_sending-section")
+    expect(sending.locator("input[name=sending_days]:checked")).to_have_count(7)
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("Workflow 'Welcome series' created")
+    workflow = EmailWorkflow.objects.get(title="Welcome series")
+    assert (workflow.scenario, workflow.contact_list.name, workflow.timezone) == (
+        EmailWorkflow.Scenario.WELCOME,
+        "Newsletter",
+        "Europe/Paris",
+    )
+
+    # Email 1, sent immediately: "Create a new email template" comes back with it added.
+    page.locator("#mailflow-new-template").click()
+    design_template(
+        page,
+        name="Hello and welcome",
+        subject="Hello and welcome, {{ contact.first_name|default:'friend' }}",
+        heading="Welcome aboard!",
+        text="Thank you for joining our newsletter.",
+        screenshot=lambda: screenshot(page, "03-template-editor"),
+    )
+    emails = page.locator("#panel-mailflow_emails-section")
+    expect(emails.locator("#id_steps-0-delay_amount")).to_have_value("0")
+
+    # Email 2, three days later.
+    page.locator("#mailflow-new-template").click()
+    design_template(
+        page,
+        name="Save up to 15% this week",
+        subject="Save up to 15% this week",
+        heading="A welcome gift",
+        text="Use the code WELCOME15 before Sunday.",
+    )
+    emails = page.locator("#panel-mailflow_emails-section")
+    emails.locator("#id_steps-1-delay_amount").fill("3")
+    emails.locator("#id_steps-1-delay_unit").select_option("days")
+    emails.scroll_into_view_if_needed()
+    screenshot(page, "02-workflow-editor")
+    save_workflow(page)
+    steps = workflow.steps.order_by("sort_order")
+    assert [(s.template.name, s.delay_amount, s.delay_unit) for s in steps] == [
+        ("Hello and welcome", 0, "days"),
+        ("Save up to 15% this week", 3, "days"),
+    ]
+    return workflow
+
+
+def design_template(page: Page, *, name, subject, heading, text, screenshot=None):
+    """The template editor: sender and subject, a heading block and a text block, publish."""
+    page.get_by_role("textbox", name=re.compile(r"^Name")).fill(name)
+    page.get_by_role("textbox", name=re.compile(r"^Subject")).fill(subject)
+    page.get_by_role("textbox", name=re.compile(r"^From address")).fill("news@example.com")
+    body = page.locator("[data-contentpath=body]").first
+    body.get_by_role("button", name="Insert a block").click()
+    page.get_by_role("option", name="Heading", exact=True).click()
+    body.locator("#body-0-value-text").fill(heading)
+    body.get_by_role("button", name="Insert a block").last.click()
+    page.get_by_role("option", name="Text", exact=True).click()
+    rich_text = body.locator("[role=textbox][contenteditable=true]")
+    rich_text.click()
+    page.keyboard.type(text)
+    expect(rich_text).to_have_text(text)
+    # Draftail copies its content into the form a moment after the last keystroke.
+    expect(body.locator("#body-1-value")).to_have_value(re.compile(re.escape(text)))
+    # Autosave creates the template in the background once the body changes, and the
+    # editor carries on in its edit view; publishing from there comes back to the workflow.
+    expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/edit/\d+/"))
+    expect(page.locator("#w-autosave-indicator")).to_have_attribute(
+        "data-w-autosave-state-value", "saved"
+    )
+    if screenshot:
+        screenshot()
+    page.get_by_role("button", name="More actions").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text(f"'{name}' was added")
+    template = EmailTemplate.objects.get(name=name)
+    assert template.live
+    published = json.dumps(template.live_revision.content)
+    assert heading in published and text in published
+
+
+def save_workflow(page: Page):
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("updated")
+
+
+def assert_lines(page: Page, expected):
+    expect(page.locator("[data-mailflow-description-line]")).to_have_text(expected)
+
+
+def review_and_activate(page: Page, workflow, screenshot, activate_label):
+    """On the review page: the plain words, "Save and activate", confirm the dialog."""
+    expect(page.locator("#mailflow-activation-problems")).to_have_count(0)
+    if screenshot:
+        assert_lines(
+            page,
+            [
+                "Trigger: a new contact joins 'Newsletter'",
+                "'Hello and welcome' is sent immediately",
+                "'Save up to 15% this week' is sent 3 days later",
+            ],
+        )
+        screenshot(page, "04-review")
+    page.get_by_role("button", name=activate_label).click()
+    dialog = page.locator("#mailflow-activate-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Yes, activate").click()
+    expect(page.locator(".messages")).to_contain_text(f"Workflow '{workflow.title}' is active.")
+
+
+def open_row_action(page: Page, base, title, action, tab="all", before_click=None):
+    """The listing row's "More options" dropdown, then one of its actions."""
+    query = "" if tab == "all" else f"?status={tab}"
+    page.goto(f"{base}/admin/mailflow/workflows/{query}")
+    row = page.get_by_role("row").filter(
+        has=page.get_by_role("link", name=title, exact=True)
+    )
+    row.get_by_role("button", name=re.compile("More options")).click()
+    item = row.locator(f"[data-mailflow-action={action}]")
+    expect(item).to_be_visible()
+    if before_click:
+        before_click()
+    item.click()
