@@ -4,7 +4,10 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from .admin.workflow_actions import ArchiveBulkAction, register_workflow_log_actions
-from .admin.workflows import return_to_workflow_after_template
+from .admin.workflows import (
+    return_to_workflow_after_template,
+    return_to_workflow_after_template_edit,
+)
 from .viewsets import MailflowViewSetGroup
 
 register_snippet(MailflowViewSetGroup)
@@ -13,6 +16,7 @@ register_snippet(MailflowViewSetGroup)
 hooks.register("register_log_actions", register_workflow_log_actions)
 hooks.register("register_bulk_action", ArchiveBulkAction)
 hooks.register("after_create_snippet", return_to_workflow_after_template)
+hooks.register("after_edit_snippet", return_to_workflow_after_template_edit)
 
 
 @hooks.register("register_admin_urls")

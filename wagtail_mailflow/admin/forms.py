@@ -42,7 +42,9 @@ class WorkflowForm(WagtailAdminModelForm):
         if "timezone" in self.fields:
             self.fields["timezone"].widget = forms.Select(choices=timezone_choices())
         if not self.instance.pk and "sending_days" in self.fields:
-            self.initial.setdefault("sending_days", [0, 1, 2, 3, 4, 5, 6])
+            # The new instance's own default (an empty list) is already in ``initial``.
+            if not self.initial.get("sending_days"):
+                self.initial["sending_days"] = [0, 1, 2, 3, 4, 5, 6]
 
     def clean(self):
         cleaned = super().clean()

@@ -280,6 +280,9 @@ def workflow_action_buttons(workflow, user, exclude=(), button_class=Button):
         add("edit", _("Edit"), url("edit", workflow), "edit", 10)
         add("review", _("Review and activate"), url("review", workflow), "check", 15)
     add("inspect", _("View"), url("inspect", workflow), "view", 12)
+    if workflow.status != Status.DRAFT:
+        statistics_url = reverse("mailflow_workflow_statistics", args=[quote(workflow.pk)])
+        add("statistics", _("Statistics"), statistics_url, "view", 13)
     for name, label, icon, priority in (
         ("activate", _("Activate"), "play", 20),
         ("lock", _("Lock"), "lock", 21),
@@ -669,13 +672,44 @@ def new_template(request, pk):
     return redirect(reverse(email_template_viewset.get_url_name("add")))
 
 
+def _is_autosave(request):
+    """Wagtail's autosave posts the editor's form in the background and expects JSON."""
+    return not request.accepts("text/html")
+
+
 def return_to_workflow_after_template(request, instance):
-    """``after_create_snippet`` hook: add the new template as the workflow's next email."""
+    """``after_create_snippet`` hook: add the new template as the workflow's next email.
+
+    When autosave creates the template in the background, the editor is still
+    writing it: remember which template it is, and come back once they save or
+    publish it themselves (``return_to_workflow_after_template_edit``).
+    """
     if not isinstance(instance, EmailTemplate):
+        return None
+    if _is_autosave(request):
+        pending = request.session.get(TEMPLATE_RETURN_KEY)
+        if pending and "template" not in pending:
+            request.session[TEMPLATE_RETURN_KEY] = {**pending, "template": instance.pk}
         return None
     pending = request.session.pop(TEMPLATE_RETURN_KEY, None)
     if not pending:
         return None
+    return _add_template_to_workflow(request, instance, pending)
+
+
+def return_to_workflow_after_template_edit(request, instance):
+    """``after_edit_snippet`` hook: the editor saved the template autosave created; go back."""
+    if not isinstance(instance, EmailTemplate) or _is_autosave(request):
+        return None
+    pending = request.session.get(TEMPLATE_RETURN_KEY)
+    if not pending or pending.get("template") != instance.pk:
+        return None
+    del request.session[TEMPLATE_RETURN_KEY]
+    return _add_template_to_workflow(request, instance, pending)
+
+
+def _add_template_to_workflow(request, instance, pending):
+    """Add the template as the pending workflow's next email and go back to its emails."""
     workflow = EmailWorkflow.objects.filter(pk=pending.get("workflow")).first()
     if workflow is None or not workflow.is_editable:
         return None

@@ -1,0 +1,78 @@
+"""What the browser walk of the editor guide found, pinned down without a browser:
+autosave creating the new template, the weekdays preset on a new workflow, and the
+statistics reachable from a workflow's actions."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
+from wagtail_mailflow.viewsets import email_template_viewset
+
+from .test_admin_workflows import url
+from .test_lifecycle import make_workflow
+from .test_templates import form_data as template_form_data
+
+pytestmark = pytest.mark.django_db
+
+AUTOSAVE = {"Accept": "application/json"}
+
+
+def test_template_created_by_autosave_returns_to_the_workflow_once_published(admin_client):
+    workflow = make_workflow(steps=1)
+    add_url = admin_client.get(url("new_template", workflow))["Location"]
+
+    # Wagtail's autosave creates the template in the background while the editor writes it.
+    response = admin_client.post(add_url, template_form_data(name="Save 15%"), headers=AUTOSAVE)
+    assert response.status_code == 200 and response.json()["success"]
+    template = EmailTemplate.objects.get(name="Save 15%")
+    assert workflow.steps.count() == 1
+    edit_url = reverse(email_template_viewset.get_url_name("edit"), args=[template.pk])
+    response = admin_client.post(edit_url, template_form_data(name="Save 15%"), headers=AUTOSAVE)
+    assert response.status_code == 200 and workflow.steps.count() == 1
+
+    # The editor publishes it from the edit view it continued in: back to the workflow.
+    response = admin_client.post(
+        edit_url, template_form_data(name="Save 15%", **{"action-publish": "1"})
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == url("edit", workflow) + "#panel-mailflow_emails-section"
+    assert [step.template for step in workflow.steps.order_by("sort_order")][1:] == [template]
+
+    # Used once: publishing it again stays with the templates.
+    response = admin_client.post(
+        edit_url, template_form_data(name="Save 15%", **{"action-publish": "1"})
+    )
+    assert "workflows" not in response["Location"]
+    assert workflow.steps.count() == 2
+
+
+def test_editing_another_template_does_not_take_the_pending_return(admin_client):
+    workflow = make_workflow(steps=1)
+    other = workflow.steps.get().template
+    add_url = admin_client.get(url("new_template", workflow))["Location"]
+    admin_client.post(add_url, template_form_data(name="New one"), headers=AUTOSAVE)
+
+    edit_other = reverse(email_template_viewset.get_url_name("edit"), args=[other.pk])
+    response = admin_client.post(
+        edit_other, template_form_data(name=other.name, **{"action-publish": "1"})
+    )
+    assert "workflows" not in response["Location"]
+    assert workflow.steps.count() == 1
+
+
+def test_new_workflow_form_preselects_every_weekday(admin_client):
+    content = admin_client.get(url("add", scenario="welcome")).content.decode()
+    days = re.findall(r'<input type="checkbox" name="sending_days"[^>]*>', content)
+    assert len(days) == 7
+    assert all("checked" in day for day in days), days
+
+
+def test_statistics_are_among_the_actions_of_a_started_workflow(admin_client):
+    active = make_workflow(status=EmailWorkflow.Status.ACTIVE)
+    draft = make_workflow(title="Draft one")
+    content = admin_client.get(url("index")).content.decode()
+    statistics = reverse("mailflow_workflow_statistics", args=[active.pk])
+    assert f'href="{statistics}"' in content
+    assert reverse("mailflow_workflow_statistics", args=[draft.pk]) not in content
