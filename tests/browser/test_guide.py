@@ -313,9 +313,7 @@ def open_row_action(page: Page, base, title, action, tab="all", before_click=Non
     """The listing row's "More options" dropdown, then one of its actions."""
     query = "" if tab == "all" else f"?status={tab}"
     page.goto(f"{base}/admin/mailflow/workflows/{query}")
-    row = page.get_by_role("row").filter(
-        has=page.get_by_role("link", name=title, exact=True)
-    )
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=title, exact=True))
     row.get_by_role("button", name=re.compile("More options")).click()
     item = row.locator(f"[data-mailflow-action={action}]")
     expect(item).to_be_visible()
