@@ -1,7 +1,7 @@
 # Everyday commands. Each creates the virtualenv ($(VENV)) on first use.
 #
 #   make demo    run the sandbox site and a task worker (http://127.0.0.1:$(PORT)/admin/)
-#   make test    run the whole test suite (honours DATABASE_URL and REDIS_URL)
+#   make test    run the whole test suite, browser tests included (honours DATABASE_URL and REDIS_URL)
 #   make lint    ruff check + ruff format --check
 #   make docs    build the documentation into site/ (mkdocs, strict)
 #
@@ -17,7 +17,7 @@ PY := $(abspath $(VENV))/bin/python
 # Quiet pip that still prints errors.
 PIP := $(PY) -m pip --quiet --disable-pip-version-check --no-input
 
-.PHONY: demo test lint format docs docs-serve clean
+.PHONY: demo test chromium lint format docs docs-serve clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,17 @@ demo: $(PY)
 	cd sandbox && $(PY) manage.py load_demo
 	PYTHON=$(PY) PORT=$(PORT) sandbox/run.sh
 
-test: $(PY)
+test: $(PY) chromium
 	$(PIP) install -e ".[test]" $(EXTRA)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium (Playwright downloads no browser). Installed
+# when missing and we can (root with apt-get); otherwise those tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+		{ echo "Installing chromium for the browser tests"; apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "Could not install chromium: the browser tests will be skipped"
 
 lint: $(PY)
 	$(PIP) install -e ".[test]"

@@ -36,6 +36,10 @@ def pytest_collection_modifyitems(config, items):
     if not browser_items:
         return
     if not CHROMIUM.exists():
+        if os.environ.get("MAILFLOW_REQUIRE_BROWSER"):
+            raise pytest.UsageError(
+                f"MAILFLOW_REQUIRE_BROWSER is set but Chromium is not at {CHROMIUM}"
+            )
         skip = pytest.mark.skip(
             reason=f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
             "to run the browser tests"

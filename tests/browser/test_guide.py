@@ -26,6 +26,8 @@ pytestmark = [
     # The live server answers from its own thread: it only sees committed data. Restoring
     # the migrations' data (Wagtail's root page and site) keeps other tests' world intact.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # pytest-playwright's own base_url fixture; nothing to change on our side.
+    pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
 ]
 
 Status = EmailWorkflow.Status
