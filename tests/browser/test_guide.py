@@ -265,12 +265,13 @@ def design_template(page: Page, *, name, subject, heading, text, screenshot=None
     expect(rich_text).to_have_text(text)
     # Draftail copies its content into the form a moment after the last keystroke.
     expect(body.locator("#body-1-value")).to_have_value(re.compile(re.escape(text)))
-    # Autosave creates the template in the background once the body changes, and the
-    # editor carries on in its edit view; publishing from there comes back to the workflow.
-    expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/edit/\d+/"))
-    expect(page.locator("#w-autosave-indicator")).to_have_attribute(
-        "data-w-autosave-state-value", "saved"
-    )
+    # Wagtail 8's autosave creates the template in the background once the body changes,
+    # and the editor carries on in its edit view; publishing from there comes back to the
+    # workflow. (Wagtail 7.4 has no autosave: publishing creates it.)
+    autosave = page.locator("#w-autosave-indicator")
+    if autosave.count():
+        expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/edit/\d+/"))
+        expect(autosave).to_have_attribute("data-w-autosave-state-value", "saved")
     if screenshot:
         screenshot()
     page.get_by_role("button", name="More actions").click()
