@@ -452,3 +452,84 @@ def test_events_do_not_touch_deliveries_in_other_states(client, world):
     Delivery.objects.filter(pk=sending.pk).update(esp_message_id="888")
     post(client, MAILJET, [mailjet_event("sent", sending, message_id=888)])
     assert statuses(world)[S.SENDING] == S.SENDING  # the worker records its own outcome
+
+
+# -- first-event times on the delivery (the statistics count them) -------------------
+
+
+def first_times(delivery):
+    delivery.refresh_from_db()
+    return {
+        name: getattr(delivery, name)
+        for name in ("delivered_at", "opened_at", "clicked_at", "bounced_at", "unsubscribed_at")
+    }
+
+
+def test_first_event_of_each_type_is_kept_on_the_delivery(client, world):
+    sent = world.deliveries[S.SENT]
+    post(
+        client,
+        MAILJET,
+        [
+            mailjet_event("sent", sent),
+            mailjet_event("open", sent, at=NOW + 60),
+            mailjet_event("click", sent, at=NOW + 90, url="https://example.com/a"),
+        ],
+    )
+    assert first_times(sent) == {
+        "delivered_at": datetime.fromtimestamp(NOW, tz=UTC),
+        "opened_at": datetime.fromtimestamp(NOW + 60, tz=UTC),
+        "clicked_at": datetime.fromtimestamp(NOW + 90, tz=UTC),
+        "bounced_at": None,
+        "unsubscribed_at": None,
+    }
+    other = world.deliveries[S.SCHEDULED]  # sent too (see the fixture): untouched
+    assert set(first_times(other).values()) == {None}
+
+
+def test_a_later_open_does_not_move_the_first_open(client, world):
+    sent = world.deliveries[S.SENT]
+    post(client, MAILJET, [mailjet_event("open", sent, at=NOW)])
+    post(client, MAILJET, [mailjet_event("open", sent, at=NOW + 3600)])
+    assert events(event_type="opened").count() == 2
+    sent.refresh_from_db()
+    assert sent.opened_at == datetime.fromtimestamp(NOW, tz=UTC)
+
+
+def test_an_earlier_open_reported_late_becomes_the_first(client, world):
+    sent = world.deliveries[S.SENT]
+    post(client, MAILJET, [mailjet_event("open", sent, at=NOW)])
+    post(client, MAILJET, [mailjet_event("open", sent, at=NOW - 3600)])
+    sent.refresh_from_db()
+    assert sent.opened_at == datetime.fromtimestamp(NOW - 3600, tz=UTC)
+
+
+def test_a_duplicate_webhook_does_not_touch_the_first_event_time(client, world):
+    sent = world.deliveries[S.SENT]
+    opened = [mailjet_event("open", sent, at=NOW)]
+    post(client, MAILJET, opened)
+    # Were the retry applied again, it would move this back to NOW.
+    later = datetime.fromtimestamp(NOW + 600, tz=UTC)
+    Delivery.objects.filter(pk=sent.pk).update(opened_at=later)
+    assert post(client, MAILJET, opened).status_code == 200
+    assert events().count() == 1
+    sent.refresh_from_db()
+    assert sent.opened_at == later
+
+
+def test_events_the_statistics_do_not_count_set_no_time(client, world):
+    sent = world.deliveries[S.SENT]
+    post(client, MAILJET, [mailjet_event("queued", sent, smtp_reply="451 greylisted")])
+    assert events().get().event_type == "other"
+    assert set(first_times(sent).values()) == {None}
+
+
+def test_first_event_times_survive_erasure(client, world):
+    from wagtail_mailflow.privacy import erase_contact
+
+    sent = world.deliveries[S.SENT]
+    post(client, MAILJET, [mailjet_event("open", sent, at=NOW)])
+    erase_contact(world.contact)
+    sent.refresh_from_db()
+    assert sent.contact_id is None
+    assert sent.opened_at == datetime.fromtimestamp(NOW, tz=UTC)

@@ -188,6 +188,8 @@ def erase_contact(contact, *, user=None, now=None):
             claimed_until=None,
             last_error="Not sent: the contact was erased.",
         )
+        # Status, times sent and first delivered / opened / clicked / … stay: they
+        # carry no personal data and keep the workflow's statistics right.
         # ESP error texts often quote the recipient.
         last_error = F("last_error")
         for email in emails:

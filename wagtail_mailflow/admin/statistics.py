@@ -5,10 +5,15 @@ of steps, deliveries and events:
 
 * contacts who entered, are in the workflow now and completed (one aggregate);
 * emails sent in total (one count);
-* emails sent in the period, and those failed or suppressed, by (email, day)
-  (two GROUP BY, each on its own index);
-* distinct deliveries of the period with each event type by (email, day, type)
-  (one GROUP BY joined to the deliveries).
+* the period's emails by (email, day): sent, and those the ESP reported
+  delivered, opened, clicked, … (one GROUP BY with a count per status, on the
+  (workflow, sent_at) index);
+* emails failed or suppressed in the period by (email, day) (one GROUP BY on the
+  (workflow, status) index).
+
+Events are not read: each delivery keeps the time of its first event of every
+type (``Delivery.delivered_at``, ``opened_at``, …, set by the tracking
+receiver), so an email opened twice counts once without a join or a distinct.
 
 Emails are counted on the day (in the workflow's timezone) they were sent, or
 were due for those that failed or were suppressed; an email's delivery, opens,
@@ -35,7 +40,9 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permission_policies import ModelPermissionPolicy
 
+from ..engine.timing import local_to_utc
 from ..models import Delivery, DeliveryEvent, EmailWorkflow, Enrollment
+from ..models.deliveries import FIRST_EVENT_FIELDS, UTCHour
 
 #: The statuses shown per email and on the chart, in display order.
 STATUSES = (
@@ -60,6 +67,8 @@ EVENT_STATUS = {
     DeliveryEvent.Type.UNSUBSCRIBED: "unsubscribed",
     DeliveryEvent.Type.REJECTED: "blocked",
 }
+#: The delivery field (time of the first such event) each of those statuses counts.
+STATUS_FIELDS = {status: FIRST_EVENT_FIELDS[event] for event, status in EVENT_STATUS.items()}
 #: Deliveries that never reached the ESP but count as blocked or failed.
 NOT_SENT = (Delivery.Status.FAILED, Delivery.Status.SUPPRESSED)
 
@@ -195,8 +204,6 @@ class WorkflowStatistics:
 
 def period_bounds(start, end, tz):
     """The UTC instants [start 00:00, day after end 00:00) of local days ``start``..``end``."""
-    from ..engine.timing import local_to_utc
-
     return (
         local_to_utc(start, datetime.time.min, tz),
         local_to_utc(end + datetime.timedelta(days=1), datetime.time.min, tz),
@@ -245,17 +252,32 @@ def workflow_statistics(workflow, start=None, end=None, steps=None):
 
     # Two queries rather than one with an OR, so each uses its own index:
     # (workflow, sent_at) for the sent emails, (workflow, status) for the others.
+    # An email's events count with it (on the day it was sent), whatever its status
+    # now; COUNT(<first-event time>) counts the emails that have one.
+    # Grouped by UTC hour when every local day is made of whole UTC hours (any
+    # timezone whose offsets are whole hours): no conversion per row, and the
+    # (workflow, hour) index gives the planner the number of groups.
+    boundaries = [local_to_utc(day, datetime.time.min, tz) for day in stats.days] + [until]
+    by_hour = all(b.minute == 0 and b.second == 0 for b in boundaries)
+    if by_hour:
+        bucket = UTCHour("sent_at")
+    else:
+        bucket = TruncDate("sent_at", tzinfo=tz)
     sent = (
-        Delivery.objects.filter(
-            workflow=workflow, sent_at__gte=since, sent_at__lt=until, status=Delivery.Status.SENT
+        Delivery.objects.filter(workflow=workflow, sent_at__gte=since, sent_at__lt=until)
+        .annotate(bucket=bucket)
+        .values("step_id", "bucket")
+        .annotate(
+            sent=Count("id", filter=Q(status=Delivery.Status.SENT)),
+            **{key: Count(name) for key, name in STATUS_FIELDS.items()},
         )
-        .annotate(day=TruncDate("sent_at", tzinfo=tz))
-        .values("step_id", "day")
-        .annotate(n=Count("id"))
         .order_by()
     )
     for row in sent:
-        add(row["step_id"], row["day"], "sent", row["n"])
+        day = row["bucket"].astimezone(tz).date() if by_hour else row["bucket"]
+        for key in ("sent", *STATUS_FIELDS):
+            if row[key]:
+                add(row["step_id"], day, key, row[key])
     not_sent = (
         Delivery.objects.filter(
             workflow=workflow,
@@ -271,21 +293,6 @@ def workflow_statistics(workflow, start=None, end=None, steps=None):
     )
     for row in not_sent:
         add(row["step_id"], row["day"], "blocked", row["n"], not_sent=True)
-
-    events = (
-        DeliveryEvent.objects.filter(
-            delivery__workflow=workflow,
-            delivery__sent_at__gte=since,
-            delivery__sent_at__lt=until,
-            event_type__in=list(EVENT_STATUS),
-        )
-        .annotate(day=TruncDate("delivery__sent_at", tzinfo=tz))
-        .values("delivery__step_id", "day", "event_type")
-        .annotate(n=Count("delivery_id", distinct=True))
-        .order_by()
-    )
-    for row in events:
-        add(row["delivery__step_id"], row["day"], EVENT_STATUS[row["event_type"]], row["n"])
     return stats
 
 

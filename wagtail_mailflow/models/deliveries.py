@@ -1,12 +1,22 @@
 """Deliveries (one email of one step to one contact) and what the ESP reported about them."""
 
+import datetime
+
 from django.db import models
+from django.db.models.functions import TruncHour
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
 from .automations import EmailWorkflow, WorkflowStep
 from .contacts import Contact
 from .enrollments import Enrollment
+
+
+class UTCHour(TruncHour):
+    """The hour (UTC) of a datetime; an index expression with nothing to serialize but the field."""
+
+    def __init__(self, expression, **extra):
+        super().__init__(expression, tzinfo=datetime.UTC, **extra)
 
 
 class Delivery(models.Model):
@@ -59,6 +69,16 @@ class Delivery(models.Model):
     esp_message_id = models.CharField(_("ESP message id"), max_length=255, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=now, editable=False)
+    # When the ESP first reported each outcome (the earliest event of that type),
+    # set by the tracking receiver: the statistics count them without reading events.
+    # No personal data: an erasure keeps them, like the delivery's status.
+    delivered_at = models.DateTimeField(_("Delivered"), null=True, blank=True, editable=False)
+    opened_at = models.DateTimeField(_("Opened"), null=True, blank=True, editable=False)
+    clicked_at = models.DateTimeField(_("Clicked"), null=True, blank=True, editable=False)
+    bounced_at = models.DateTimeField(_("Bounced"), null=True, blank=True, editable=False)
+    rejected_at = models.DateTimeField(_("Rejected"), null=True, blank=True, editable=False)
+    complained_at = models.DateTimeField(_("Spam complaint"), null=True, blank=True, editable=False)
+    unsubscribed_at = models.DateTimeField(_("Unsubscribed"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-due_at"]
@@ -75,6 +95,14 @@ class Delivery(models.Model):
             models.Index(fields=["esp_message_id"], name="mailflow_delivery_msgid"),
             # Statistics: a workflow's emails sent in a period.
             models.Index(fields=["workflow", "sent_at"], name="mailflow_delivery_wf_sent"),
+            # Statistics: the hour (UTC) each email was sent, the chart's unit. Its
+            # statistics tell PostgreSQL's planner how few (email, hour) groups a
+            # period has, so it aggregates them in parallel hash tables.
+            models.Index(
+                models.F("workflow"),
+                UTCHour("sent_at"),
+                name="mailflow_delivery_wf_hour",
+            ),
         ]
 
     def __str__(self):
@@ -124,6 +152,18 @@ class DeliveryEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_event_type_display()} ({self.esp})"
+
+
+#: The delivery field holding the time of the first event of each type the statistics count.
+FIRST_EVENT_FIELDS = {
+    DeliveryEvent.Type.DELIVERED: "delivered_at",
+    DeliveryEvent.Type.OPENED: "opened_at",
+    DeliveryEvent.Type.CLICKED: "clicked_at",
+    DeliveryEvent.Type.BOUNCED: "bounced_at",
+    DeliveryEvent.Type.REJECTED: "rejected_at",
+    DeliveryEvent.Type.COMPLAINED: "complained_at",
+    DeliveryEvent.Type.UNSUBSCRIBED: "unsubscribed_at",
+}
 
 
 class SendingPause(models.Model):

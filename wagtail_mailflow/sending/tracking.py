@@ -29,6 +29,10 @@ Effects, each a few conditional UPDATEs (see ``engine.exits``):
 * **unsubscribed** (the ESP's own unsubscribe link or list) → unsubscribed from
   every email.
 * **opened / clicked** → ``last_engaged_at`` moves forward.
+* on the delivery, the time of the first event of each type the statistics
+  count (``delivered_at``, ``opened_at``, ``clicked_at``, ``bounced_at``,
+  ``rejected_at``, ``complained_at``, ``unsubscribed_at``) is set, once: a
+  later event of the same type, or a retried webhook, leaves it alone.
 * any event but a rejection on a delivery whose outcome is ``unknown`` (the
   request may have reached the ESP, no answer was recorded) confirms it was
   sent: it becomes ``sent``; a rejection or failure makes it ``failed``.
@@ -51,12 +55,13 @@ import logging
 from datetime import UTC, timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .. import conf
 from ..engine.exits import record_engagement, suppress, unsubscribe_everywhere
 from ..models import Contact, Delivery, DeliveryEvent
+from ..models.deliveries import FIRST_EVENT_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +198,8 @@ def handle_tracking_event(sender, event, esp_name, **kwargs):
         except IntegrityError:
             logger.debug("Duplicate %s event %s ignored", prepared["esp"], prepared["event_id"])
             return
+        if delivery is not None:
+            mark_first_event(delivery.pk, record.event_type, record.timestamp)
         if delivery is None:
             logger.info(
                 "%s %s event for unknown message %r recorded without a delivery",
@@ -209,6 +216,20 @@ def handle_tracking_event(sender, event, esp_name, **kwargs):
             logger.exception(
                 "Could not act on %s %s event %s", esp_name, record.event_type, record.pk
             )
+
+
+def mark_first_event(delivery_id, event_type, timestamp):
+    """Keep on the delivery when the ESP first reported ``event_type`` (one UPDATE, or none).
+
+    The earliest event wins: a later one leaves the time alone, and one the ESP
+    sent late but that happened earlier moves it back. Event types the statistics
+    do not count (deferred, other) change nothing.
+    """
+    name = FIRST_EVENT_FIELDS.get(event_type)
+    if name is None:
+        return 0
+    earlier = Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gt": timestamp})
+    return Delivery.objects.filter(earlier, pk=delivery_id).update(**{name: timestamp})
 
 
 def _prepare(event, esp_name):
