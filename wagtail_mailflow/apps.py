@@ -11,8 +11,10 @@ class WagtailMailflowConfig(AppConfig):
     def ready(self):
         from anymail.signals import tracking
 
-        from . import checks  # noqa: F401  (registers system checks)
-        from . import subscriptions  # noqa: F401  (registers the signup settings check)
+        from . import (
+            checks,  # noqa: F401  (registers system checks)
+            subscriptions,  # noqa: F401  (registers the signup settings check)
+        )
         from .sending.tracking import handle_tracking_event
 
         tracking.connect(handle_tracking_event, dispatch_uid="wagtail_mailflow.tracking")

@@ -11,6 +11,7 @@ break the links already in inboxes.
 
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from . import conf
 
@@ -38,11 +39,11 @@ def read_token(token):
     try:
         value = _signer().unsign(token or "")
     except signing.BadSignature:
-        raise InvalidToken("The unsubscribe link is invalid or was altered.") from None
+        raise InvalidToken(_("The unsubscribe link is invalid or was altered.")) from None
     contact_part, dash, list_part = value.partition("-")
     if not dash or not contact_part.isdigit() or not (list_part == "" or list_part.isdigit()):
         # Only a key holder can sign, so this means a token from something else we signed.
-        raise InvalidToken("The unsubscribe link is malformed.")
+        raise InvalidToken(_("The unsubscribe link is malformed."))
     return int(contact_part), int(list_part) if list_part else None
 
 
