@@ -33,8 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Run as a script, this directory comes first on sys.path, where a module named like
-# one of the standard library's (bench/statistics.py) would shadow it: import from the
-# project root instead.
+# one of the standard library's would shadow it: import from the project root instead.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
