@@ -267,11 +267,13 @@ def design_template(page: Page, *, name, subject, heading, text, screenshot=None
     expect(body.locator("#body-1-value")).to_have_value(re.compile(re.escape(text)))
     # Wagtail 8's autosave creates the template in the background once the body changes,
     # and the editor carries on in its edit view; publishing from there comes back to the
-    # workflow. (Wagtail 7.4 has no autosave: publishing creates it.)
+    # workflow. (Wagtail 7.4 has no autosave: publishing creates it.) Publishing before the
+    # autosave lands would post to the create view a second time, so the walk waits for it,
+    # generously: a loaded machine takes seconds to notice the change and save.
     autosave = page.locator("#w-autosave-indicator")
     if autosave.count():
-        expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/edit/\d+/"))
-        expect(autosave).to_have_attribute("data-w-autosave-state-value", "saved")
+        expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/edit/\d+/"), timeout=30_000)
+        expect(autosave).to_have_attribute("data-w-autosave-state-value", "saved", timeout=30_000)
     if screenshot:
         screenshot()
     page.get_by_role("button", name="More actions").click()

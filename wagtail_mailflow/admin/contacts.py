@@ -29,7 +29,6 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.views.generic import CreateView, DeleteView, EditView, InspectView
-from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import AdminDateInput, Button
 from wagtail.log_actions import log
@@ -47,6 +46,7 @@ from ..models import (
 )
 from ..privacy import ERASE_ACTION, erase_contact, export_contact
 from .imports import ImportButtonIndexView
+from .policies import PermissionCheckedMixin
 
 Source = ListMembership.Source
 

@@ -15,11 +15,11 @@ from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleCo
 from wagtail.admin.views.generic.models import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
-from wagtail.permissions import register_permission_policy
 
 from .. import rendering
 from ..models import Delivery, EmailWorkflow, WorkflowStep
 from ..unsubscribe import unsubscribe_url
+from . import policies
 
 
 class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
@@ -39,7 +39,7 @@ class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
 
 
 delivery_permission_policy = ViewOnlyPermissionPolicy(Delivery)
-register_permission_policy(Delivery, delivery_permission_policy, exact_class=True)
+policies.register(Delivery, delivery_permission_policy)
 
 
 class StepChoiceField(django_filters.fields.ModelChoiceField):

@@ -21,9 +21,9 @@ from wagtail.admin import messages
 from wagtail.admin.views.bulk_action import BulkAction
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.log_actions import log
-from wagtail.permissions import policy_registry
 
 from ..models import EmailWorkflow, LifecycleError
+from . import policies
 
 Status = EmailWorkflow.Status
 
@@ -55,7 +55,7 @@ def register_workflow_log_actions(actions):
 
 
 def permission_policy():
-    return policy_registry.get_by_type(EmailWorkflow)
+    return policies.policy_for(EmailWorkflow)
 
 
 def can(user, action):

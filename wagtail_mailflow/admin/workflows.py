@@ -34,10 +34,10 @@ from wagtail.admin.views.generic.models import (
 )
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button, HeaderButton
-from wagtail.permissions import policy_registry
 
 from ..describe import describe_workflow
 from ..models import ContactList, EmailTemplate, EmailWorkflow, Segment, WorkflowStep
+from . import policies
 from . import workflow_actions as actions
 from .forms import WorkflowForm
 
@@ -256,7 +256,7 @@ def eligible_count_text(workflow):
 def workflow_action_buttons(workflow, user, exclude=(), button_class=Button):
     """The "Manage" actions a user may take on a workflow in its current status."""
     url = actions.workflow_url
-    policy = policy_registry.get_by_type(EmailWorkflow)
+    policy = policies.policy_for(EmailWorkflow)
     can_change = policy.user_has_permission(user, "change")
     buttons = []
 
@@ -589,7 +589,7 @@ class ReviewView(WagtailAdminTemplateMixin, TemplateView):
         self.object = get_object_or_404(EmailWorkflow, pk=kwargs["pk"])
 
     def dispatch(self, request, *args, **kwargs):
-        policy = policy_registry.get_by_type(EmailWorkflow)
+        policy = policies.policy_for(EmailWorkflow)
         if not policy.user_has_any_permission(request.user, ["change", "activate"]):
             return actions.forbidden(request)
         if self.object.status != Status.DRAFT:
@@ -629,7 +629,7 @@ class ReviewView(WagtailAdminTemplateMixin, TemplateView):
 
 def eligible_count(request):
     """JSON: how many contacts a list (and optional segment) make eligible now."""
-    policy = policy_registry.get_by_type(EmailWorkflow)
+    policy = policies.policy_for(EmailWorkflow)
     if not policy.user_has_any_permission(request.user, ["add", "change"]):
         return actions.forbidden(request)
     list_id = request.GET.get("contact_list", "")
@@ -656,8 +656,8 @@ TEMPLATE_RETURN_KEY = "wagtail_mailflow_template_return"
 def new_template(request, pk):
     """Open the template create view; once the template is created, come back to this workflow."""
     workflow = get_object_or_404(EmailWorkflow, pk=pk)
-    workflow_policy = policy_registry.get_by_type(EmailWorkflow)
-    template_policy = policy_registry.get_by_type(EmailTemplate)
+    workflow_policy = policies.policy_for(EmailWorkflow)
+    template_policy = policies.policy_for(EmailTemplate)
     if not (
         workflow_policy.user_has_permission(request.user, "change")
         and template_policy.user_has_permission(request.user, "add")

@@ -16,6 +16,10 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Wagtail 8 lets a site swap the page model; Wagtail 7 has no such setting.
+PAGE_MODEL = getattr(settings, "WAGTAIL_PAGE_MODEL", "wagtailcore.Page")
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -23,7 +27,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('wagtailcore', '0097_baselogentry_uuid_action_timestamp_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        migrations.swappable_dependency(settings.WAGTAIL_PAGE_MODEL),
+        migrations.swappable_dependency(PAGE_MODEL),
     ]
 
     operations = [
@@ -315,7 +319,7 @@ class Migration(migrations.Migration):
                 ('sort_order', models.IntegerField(blank=True, editable=False, null=True)),
                 ('form_field', models.CharField(help_text="The form field's label or name, e.g. 'First name' or 'first_name'.", max_length=255, verbose_name='form field')),
                 ('contact_field', models.CharField(help_text='Where the answer is stored on the contact.', max_length=63, verbose_name='contact field or property')),
-                ('page', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='mailflow_field_mappings', to=settings.WAGTAIL_PAGE_MODEL, verbose_name='page')),
+                ('page', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='mailflow_field_mappings', to=PAGE_MODEL, verbose_name='page')),
             ],
             options={
                 'verbose_name': 'signup field mapping',
