@@ -76,6 +76,10 @@ def test_the_editor_guide_end_to_end(
 
 def walk(page: Page, browser, base, screenshot, signup_page):
     """The guide, step by step; ``screenshot(page, name)`` keeps the key screens."""
+    page.add_init_script(
+        "document.addEventListener('w-unsaved:watch-edits',"
+        " () => { window.mailflowWatchingEdits = true; });"
+    )
     log_in(page, base)
     welcome = create_the_welcome_series(page, base, screenshot)
     open_row_action(page, base, "Welcome series", "review")
@@ -250,6 +254,12 @@ def create_the_welcome_series(page: Page, base, screenshot):
 
 def design_template(page: Page, *, name, subject, heading, text, screenshot=None):
     """The template editor: sender and subject, a heading block and a text block, publish."""
+    expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/add/"))
+    page.wait_for_load_state()
+    if page.locator("#w-autosave-indicator").count():
+        # Wagtail notes the form's state two seconds after it loads and autosaves what differs
+        # from it; an editor faster than that would have nothing saved, so the walk waits.
+        page.wait_for_function("window.mailflowWatchingEdits === true")
     page.get_by_role("textbox", name=re.compile(r"^Name")).fill(name)
     page.get_by_role("textbox", name=re.compile(r"^Subject")).fill(subject)
     page.get_by_role("textbox", name=re.compile(r"^From address")).fill("news@example.com")
