@@ -304,7 +304,7 @@ def run_floor(compiled, count, batch_size):
     from wagtail_mailflow.engine.entry import batched
     from wagtail_mailflow.sending.batch import send_batch
     from wagtail_mailflow.sending.messages import build_message
-    from wagtail_mailflow.unsubscribe import unsubscribe_url
+    from wagtail_mailflow.unsubscribe import unsubscribe_url_maker
 
     contacts = (
         {
@@ -319,6 +319,7 @@ def run_floor(compiled, count, batch_size):
     with Phase("floor") as phase:
         for chunk in batched(contacts, batch_size):
             messages = []
+            unsubscribe_url = unsubscribe_url_maker()  # as the dispatcher does, once a batch
             for contact in chunk:
                 url = unsubscribe_url(contact["pk"], 1)
                 rendered = compiled.render(contact, url)
@@ -352,8 +353,9 @@ def run_post_office(compiled, workflow):
     from post_office.models import Email, EmailTemplate
 
     from wagtail_mailflow.models import Contact
-    from wagtail_mailflow.unsubscribe import unsubscribe_url
+    from wagtail_mailflow.unsubscribe import unsubscribe_url_maker
 
+    unsubscribe_url = unsubscribe_url_maker()  # the same signed link, at the same cost
     template = EmailTemplate.objects.create(
         name="welcome",
         subject=django_template(compiled.subject),

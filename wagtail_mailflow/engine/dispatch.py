@@ -44,6 +44,7 @@ from ..models import (
     SendingPause,
     WorkflowStep,
 )
+from ..models.deliveries import FIRST_EVENT_FIELDS
 from .timing import SendingPeriod, due_time
 
 logger = logging.getLogger(__name__)
@@ -218,12 +219,25 @@ class StepCache:
         return period
 
 
+#: Columns the dispatcher never reads: not loading them saves a conversion per column and row.
+_NOT_READ_WHEN_SENDING = (
+    "created_at",
+    *FIRST_EVENT_FIELDS.values(),
+    "contact__consent_at",
+    "contact__consent_source",
+    "contact__last_engaged_at",
+    "contact__created_at",
+    "contact__updated_at",
+)
+
+
 def _claimed(token, status, steps):
     # claim_token has no index: the status narrows the search to the in-flight rows
     # (the (status, due_at) index) instead of scanning every delivery ever made.
     rows = list(
         Delivery.objects.filter(status=status, claim_token=token)
         .select_related("contact")
+        .defer(*_NOT_READ_WHEN_SENDING)
         .order_by("due_at", "pk")
     )
     steps.attach(rows)
