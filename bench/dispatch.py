@@ -302,7 +302,7 @@ def run_mailflow(workflow, batch_size):
 def run_floor(compiled, count, batch_size):
     """Render + build + send ``count`` emails from plain dicts: no database at all."""
     from wagtail_mailflow.engine.entry import batched
-    from wagtail_mailflow.sending.batch import send_batch
+    from wagtail_mailflow.sending.batch import collection_paused, send_batch
     from wagtail_mailflow.sending.messages import build_message
     from wagtail_mailflow.unsubscribe import unsubscribe_url_maker
 
@@ -318,21 +318,23 @@ def run_floor(compiled, count, batch_size):
     sent = 0
     with Phase("floor") as phase:
         for chunk in batched(contacts, batch_size):
-            messages = []
-            unsubscribe_url = unsubscribe_url_maker()  # as the dispatcher does, once a batch
-            for contact in chunk:
-                url = unsubscribe_url(contact["pk"], 1)
-                rendered = compiled.render(contact, url)
-                messages.append(
-                    build_message(
-                        rendered,
-                        to=contact["email"],
-                        delivery_id=contact["pk"],
-                        workflow_id=1,
-                        unsubscribe_url=url,
+            # As the dispatcher does once a batch: the collector paused, the link maker built.
+            with collection_paused():
+                messages = []
+                unsubscribe_url = unsubscribe_url_maker()
+                for contact in chunk:
+                    url = unsubscribe_url(contact["pk"], 1)
+                    rendered = compiled.render(contact, url)
+                    messages.append(
+                        build_message(
+                            rendered,
+                            to=contact["email"],
+                            delivery_id=contact["pk"],
+                            workflow_id=1,
+                            unsubscribe_url=url,
+                        )
                     )
-                )
-            sent += sum(outcome.kind == "sent" for outcome in send_batch(messages))
+                sent += sum(outcome.kind == "sent" for outcome in send_batch(messages))
     return sent, phase
 
 

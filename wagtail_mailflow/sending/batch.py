@@ -13,7 +13,9 @@ ESP call). The outcome of every message is one of:
 ``withdrawn`` not attempted: the contact became unreachable while the batch was being sent.
 """
 
+import contextlib
 import email.utils
+import gc
 import logging
 import smtplib
 import socket
@@ -53,6 +55,28 @@ class Outcome:
 #: ESP error codes in a 4xx answer that refuse the account, not the message (Postmark
 #: answers 422: 10 bad token, 405 out of credits, 412 account pending, 413 may not send).
 ACCOUNT_ERROR_CODES = {"postmark": frozenset({10, 405, 412, 413})}
+
+
+@contextlib.contextmanager
+def collection_paused():
+    """Python's cyclic garbage collector paused for the length of one batch.
+
+    Building and sending a message allocates thousands of short-lived objects;
+    each 700 of them start a collection that walks every young object, and now
+    and then every object of the process (a Django site holds hundreds of
+    thousands). Reference counting frees the messages as soon as they are sent
+    either way; the collector resumes after the batch and finds any cycle left
+    then. Measured in ``bench/dispatch.py``: about a quarter of the CPU time
+    per email.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def batch_cap(backend_path):
