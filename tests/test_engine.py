@@ -329,6 +329,27 @@ def test_enter_many_is_set_based_and_idempotent(django_assert_max_num_queries):
     assert Delivery.objects.filter(workflow=workflow).count() == 300
 
 
+@pytest.mark.parametrize("count", [20, 21, 39])
+def test_enter_many_pages_through_every_eligible_contact(monkeypatch, count):
+    """Pages of ids: exact multiples of the page size, one more, and ineligible gaps."""
+    from wagtail_mailflow.engine import entry
+
+    monkeypatch.setattr(entry, "CHUNK_SIZE", 10)
+    workflow = active_workflow()
+    contacts = Contact.objects.bulk_create(
+        [Contact(email=f"p{i}@example.com") for i in range(count + 15)]
+    )
+    # Every fourth of the extra contacts is a member; the rest are gaps between pages.
+    members = contacts[:count] + contacts[count::4]
+    ListMembership.objects.bulk_create(
+        [ListMembership(contact=c, contact_list=workflow.contact_list) for c in members]
+    )
+    assert enter_many(workflow, Contact.objects.all(), entry_key="x") == len(members)
+    entered = set(Enrollment.objects.filter(workflow=workflow).values_list("contact", flat=True))
+    assert entered == {c.pk for c in members}
+    assert Delivery.objects.filter(workflow=workflow).count() == len(members)
+
+
 def test_sending_is_a_constant_number_of_queries_per_batch(settings):
     # One hand-over group and no re-check for the whole batch, however loaded the machine.
     settings.WAGTAIL_MAILFLOW_HANDOVER_SECONDS = 3600

@@ -95,9 +95,9 @@ def enter(workflow, contact, *, entry_key="", now=None):
 def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=None, today=None):
     """Enter every eligible contact of the ``contacts`` queryset; returns how many entered.
 
-    Set-based: eligible ids are streamed from the database in chunks of
-    CHUNK_SIZE, and each chunk is written by two INSERT … SELECT statements in
-    its own transaction; nothing is loaded all at once. ``key_expression`` (an
+    Set-based: eligible ids are read a page of CHUNK_SIZE at a time, and each
+    page is written by two INSERT … SELECT statements in its own transaction;
+    nothing is loaded all at once. ``key_expression`` (an
     expression on Contact) gives a per-contact entry key instead of the
     constant ``entry_key``.
     """
@@ -134,10 +134,20 @@ def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=Non
     fresh = candidates.exclude(Exists(previous)).order_by()
 
     entered = 0
-    ids = fresh.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=CHUNK_SIZE)
-    for chunk in batched(ids, CHUNK_SIZE):
+    # Keyset pages of ids rather than one streamed query: PostgreSQL plans a cursor for its
+    # first rows (nested loops that rescan the memberships per contact: seconds for 10,000),
+    # and a page's LIMIT keeps each query as cheap as the chunk it bounds.
+    last = None
+    while True:
+        page = fresh if last is None else fresh.filter(pk__gt=last)
+        chunk = list(page.order_by("pk").values_list("pk", flat=True)[:CHUNK_SIZE])
+        if not chunk:
+            break
         rows = fresh.filter(pk__gte=chunk[0], pk__lte=chunk[-1])
         entered += _enter_chunk(workflow, first, rows, (chunk[0], chunk[-1]), due, now)
+        if len(chunk) < CHUNK_SIZE:
+            break
+        last = chunk[-1]
     if entered and due <= now:
         from .tasks import wake_on_commit
 
