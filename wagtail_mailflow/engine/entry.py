@@ -21,18 +21,29 @@ logger = logging.getLogger(__name__)
 
 #: How many contacts a bulk entry writes per transaction.
 CHUNK_SIZE = 2000
+#: The range of a 64-bit primary key, for an open end of an id window.
+_SMALLEST_ID, _LARGEST_ID = -(2**63), 2**63 - 1
 
 
-def eligible_contacts(workflow, today=None):
+def eligible_contacts(workflow, today=None, *, after=None, upto=None):
     """Contacts who may enter ``workflow`` now, whatever their previous entries.
 
     Subscribed to the workflow's list (confirmed where the list uses double
     opt-in), not unsubscribed or suppressed, and matching the segment.
+    ``after`` (excluded) and ``upto`` (included) bound the contact ids, in the
+    memberships looked up too, so that PostgreSQL reads only that range of them.
     """
     subscribed = ListMembership.objects.subscribed().filter(
         contact=OuterRef("pk"), contact_list_id=workflow.contact_list_id
     )
-    contacts = Contact.objects.reachable().filter(Exists(subscribed))
+    contacts = Contact.objects.reachable()
+    if after is not None:
+        contacts = contacts.filter(pk__gt=after)
+        subscribed = subscribed.filter(contact_id__gt=after)
+    if upto is not None:
+        contacts = contacts.filter(pk__lte=upto)
+        subscribed = subscribed.filter(contact_id__lte=upto)
+    contacts = contacts.filter(Exists(subscribed))
     if workflow.segment_id:
         from ..conditions import compile_q
 
@@ -95,8 +106,8 @@ def enter(workflow, contact, *, entry_key="", now=None):
 def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=None, today=None):
     """Enter every eligible contact of the ``contacts`` queryset; returns how many entered.
 
-    Set-based: eligible ids are read a page of CHUNK_SIZE at a time, and each
-    page is written by two INSERT … SELECT statements in its own transaction;
+    Set-based: the contacts are taken in windows of CHUNK_SIZE ids, and each
+    window is written by two INSERT … SELECT statements in its own transaction;
     nothing is loaded all at once. ``key_expression`` (an
     expression on Contact) gives a per-contact entry key instead of the
     constant ``entry_key``.
@@ -112,42 +123,51 @@ def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=Non
     first = steps[0]
     due = due_time(now, first, workflow, SendingPeriod.for_workflow(workflow))
 
-    candidates = eligible_contacts(workflow, today=today).filter(pk__in=contacts.values("pk"))
-    # Already in the workflow now: never twice at once.
-    candidates = candidates.exclude(
-        Exists(
-            Enrollment.objects.filter(
-                workflow=workflow, contact=OuterRef("pk"), status=Enrollment.Status.ACTIVE
+    def fresh(after=None, upto=None):
+        """Eligible contacts of ``contacts`` in the id range, not in the workflow already."""
+        candidates = eligible_contacts(workflow, today=today, after=after, upto=upto).filter(
+            pk__in=contacts.values("pk")
+        )
+        # Already in the workflow now: never twice at once.
+        candidates = candidates.exclude(
+            Exists(
+                Enrollment.objects.filter(
+                    workflow=workflow, contact=OuterRef("pk"), status=Enrollment.Status.ACTIVE
+                )
             )
         )
-    )
-    if key_expression is not None:
-        candidates = candidates.annotate(_entry_key=key_expression)
-        previous = Enrollment.objects.filter(
-            workflow=workflow, contact=OuterRef("pk"), entry_key=OuterRef("_entry_key")
-        )
-    else:
-        previous = Enrollment.objects.filter(workflow=workflow, contact=OuterRef("pk"))
-        if workflow.allow_reentry or entry_key:
-            previous = previous.filter(entry_key=entry_key)
-        candidates = candidates.annotate(_entry_key=Value(entry_key, output_field=CharField()))
-    fresh = candidates.exclude(Exists(previous)).order_by()
+        if key_expression is not None:
+            candidates = candidates.annotate(_entry_key=key_expression)
+            previous = Enrollment.objects.filter(
+                workflow=workflow, contact=OuterRef("pk"), entry_key=OuterRef("_entry_key")
+            )
+        else:
+            previous = Enrollment.objects.filter(workflow=workflow, contact=OuterRef("pk"))
+            if workflow.allow_reentry or entry_key:
+                previous = previous.filter(entry_key=entry_key)
+            candidates = candidates.annotate(_entry_key=Value(entry_key, output_field=CharField()))
+        return candidates.exclude(Exists(previous)).order_by()
 
     entered = 0
-    # Keyset pages of ids rather than one streamed query: PostgreSQL plans a cursor for its
-    # first rows (nested loops that rescan the memberships per contact: seconds for 10,000),
-    # and a page's LIMIT keeps each query as cheap as the chunk it bounds.
+    # Windows of CHUNK_SIZE contact ids, each bounded on both sides in every table it
+    # reads (memberships included), so each costs what its window holds whatever the
+    # size of the tables. (One query streaming the eligible ids was planned by PostgreSQL
+    # as a cursor, for its first rows: nested loops rescanning the memberships per contact.)
+    ids = contacts.order_by("pk").values_list("pk", flat=True)
     last = None
     while True:
-        page = fresh if last is None else fresh.filter(pk__gt=last)
-        chunk = list(page.order_by("pk").values_list("pk", flat=True)[:CHUNK_SIZE])
-        if not chunk:
+        window = ids if last is None else ids.filter(pk__gt=last)
+        ends = list(window[CHUNK_SIZE - 1 : CHUNK_SIZE])
+        upto = ends[0] if ends else None
+        id_range = (
+            _SMALLEST_ID if last is None else last + 1,
+            _LARGEST_ID if upto is None else upto,
+        )
+        rows = fresh(after=last, upto=upto)
+        entered += _enter_chunk(workflow, first, rows, id_range, due, now)
+        if upto is None:
             break
-        rows = fresh.filter(pk__gte=chunk[0], pk__lte=chunk[-1])
-        entered += _enter_chunk(workflow, first, rows, (chunk[0], chunk[-1]), due, now)
-        if len(chunk) < CHUNK_SIZE:
-            break
-        last = chunk[-1]
+        last = upto
     if entered and due <= now:
         from .tasks import wake_on_commit
 
