@@ -20,7 +20,10 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$PYTHON" manage.py qcluster &
+# The worker runs in a session of its own: Ctrl-C reaches only this script, which stops
+# the worker's main process, and that process stops its workers in order. (Ctrl-C sent
+# to every worker process at once could leave the cluster waiting on a dead child.)
+setsid "$PYTHON" manage.py qcluster &
 pids+=("$!")
 "$PYTHON" manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=("$!")
