@@ -330,7 +330,7 @@ def test_three_soft_bounces_on_three_emails_suppress(client, world):
     post(client, MAILJET, [soft_bounce(sent[1], NOW - 100)])
     assert contact_of(world).suppressed_at is None
     post(client, MAILJET, [soft_bounce(third, NOW)])
-    assert_suppressed(world, "bounced")
+    assert_suppressed(world, "soft_bounced")
 
 
 def test_soft_bounces_outside_the_window_or_then_delivered_do_not_count(client, world):

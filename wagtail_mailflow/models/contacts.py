@@ -171,6 +171,7 @@ class Contact(models.Model):
 
     class SuppressionReason(models.TextChoices):
         HARD_BOUNCE = "bounced", _("Hard bounce")
+        SOFT_BOUNCES = "soft_bounced", _("Repeated soft bounces")
         COMPLAINT = "complained", _("Spam complaint")
         REJECTED = "rejected", _("Rejected by the ESP")
         MANUAL = "manual", _("Suppressed by an editor")

@@ -332,4 +332,4 @@ def _count_soft_bounces(contact_id, when):
         .count()
     )
     if bounced_emails >= limit:
-        suppress(contact_id, Reason.HARD_BOUNCE)
+        suppress(contact_id, Reason.SOFT_BOUNCES)
