@@ -571,7 +571,7 @@ class ContactListViewSet(ModelViewSet):
 
 class SegmentViewSet(ModelViewSet):
     model = Segment
-    icon = "filter"
+    icon = "sliders"
     menu_label = gettext_lazy("Segments")
     url_prefix = "mailflow/segments"
     add_to_admin_menu = False

@@ -74,7 +74,7 @@ SCENARIO_CARDS = [
     ),
     (
         Scenario.REACTIVATION,
-        "repeat",
+        "rotate",
         _("Win back the contacts who have not opened or clicked an email for a while."),
     ),
 ]

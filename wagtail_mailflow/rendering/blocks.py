@@ -158,7 +158,7 @@ class DividerBlock(blocks.StructBlock):
     color = blocks.CharBlock(label=_("colour"), max_length=7, default="#dddddd")
 
     class Meta:
-        icon = "horizontalrule"
+        icon = "minus"
         label = _("Divider")
 
     def clean(self, value):
@@ -174,7 +174,7 @@ class SpacerBlock(blocks.StructBlock):
     height = blocks.IntegerBlock(label=_("height (px)"), min_value=4, max_value=200, default=20)
 
     class Meta:
-        icon = "arrows-up-down"
+        icon = "order"
         label = _("Spacer")
 
     def to_mjml(self, value):
