@@ -350,6 +350,36 @@ def test_enter_many_pages_through_every_eligible_contact(monkeypatch, count):
     assert Delivery.objects.filter(workflow=workflow).count() == len(members)
 
 
+def test_large_bulk_entry_refreshes_postgresql_statistics(monkeypatch):
+    """After a large entry PostgreSQL re-analyzes the tables the claim plans on; SQLite not."""
+    from wagtail_mailflow.engine import entry
+
+    monkeypatch.setattr(entry, "ANALYZE_AFTER", 8)
+    workflow = active_workflow()
+    contacts = Contact.objects.bulk_create([Contact(email=f"a{i}@example.com") for i in range(10)])
+    ListMembership.objects.bulk_create(
+        [ListMembership(contact=c, contact_list=workflow.contact_list) for c in contacts]
+    )
+    with CaptureQueriesContext(connection) as small:
+        first_seven = Contact.objects.filter(pk__in=[c.pk for c in contacts[:7]])
+        assert enter_many(workflow, first_seven, entry_key="x") == 7
+    other = active_workflow(title="Another series")
+    with CaptureQueriesContext(connection) as large:
+        assert enter_many(other, Contact.objects.all(), entry_key="x") == 10
+
+    def analyzed(captured):
+        return sorted(q["sql"] for q in captured.captured_queries if q["sql"].startswith("ANALYZE"))
+
+    assert analyzed(small) == []
+    if connection.vendor == "postgresql":
+        assert analyzed(large) == [
+            'ANALYZE "wagtail_mailflow_delivery"',
+            'ANALYZE "wagtail_mailflow_enrollment"',
+        ]
+    else:
+        assert analyzed(large) == []
+
+
 def test_sending_is_a_constant_number_of_queries_per_batch(settings):
     # One hand-over group and no re-check for the whole batch, however loaded the machine.
     settings.WAGTAIL_MAILFLOW_HANDOVER_SECONDS = 3600

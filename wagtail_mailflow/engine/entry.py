@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 #: How many contacts a bulk entry writes per transaction.
 CHUNK_SIZE = 2000
+#: After a bulk entry of at least this many contacts, PostgreSQL's statistics of the
+#: enrollments and deliveries are refreshed (see :func:`_refresh_statistics`).
+ANALYZE_AFTER = 10_000
 #: The range of a 64-bit primary key, for an open end of an id window.
 _SMALLEST_ID, _LARGEST_ID = -(2**63), 2**63 - 1
 
@@ -168,11 +171,31 @@ def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=Non
         if upto is None:
             break
         last = upto
+    if entered >= ANALYZE_AFTER:
+        _refresh_statistics()
     if entered and due <= now:
         from .tasks import wake_on_commit
 
         wake_on_commit()
     return entered
+
+
+def _refresh_statistics():
+    """ANALYZE the enrollments and deliveries on PostgreSQL after a large bulk entry.
+
+    The claim reads due deliveries through the ``(status, due_at)`` index, a few
+    hundred rows a batch. With statistics taken before thousands of deliveries
+    were added at once, PostgreSQL estimates the workflow's scheduled rows at
+    next to none and reads all of them through the ``(workflow, status)`` index
+    instead, sorting them for every batch: 40 ms a claim at 100,000 rather than
+    3 ms, until autovacuum analyzes the table. ANALYZE samples a fixed number
+    of rows, so it costs a fraction of a second however large the table is.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (Enrollment, Delivery):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def batched(iterable, size):
