@@ -241,23 +241,6 @@ class ClaimedDelivery:
     are written back with UPDATEs, never ``save()``.
     """
 
-    __slots__ = (
-        "pk",
-        "enrollment_id",
-        "step_id",
-        "workflow_id",
-        "contact_id",
-        "due_at",
-        "attempts",
-        "contact",
-        "status",
-        "esp_message_id",
-        "last_error",
-        "workflow",
-        "step",
-        "handed",
-    )
-
     #: The columns read, in the order of ``__init__``'s arguments.
     COLUMNS = (
         "pk",
@@ -271,6 +254,16 @@ class ClaimedDelivery:
         "contact__first_name",
         "contact__last_name",
         "contact__properties",
+    )
+    __slots__ = (
+        *(column for column in COLUMNS if "__" not in column),
+        "contact",
+        "status",
+        "esp_message_id",
+        "last_error",
+        "workflow",
+        "step",
+        "handed",
     )
 
     def __init__(
