@@ -51,29 +51,13 @@ EVENTS = [
 OPENED_AGAIN = (1 / 3, 30)
 
 
-def recreate_database(url):
-    import psycopg
-
-    from wagtail_mailflow.settings_helpers import database_from_url
-
-    db = database_from_url(url)
-    with psycopg.connect(
-        dbname="postgres",
-        user=db["USER"] or None,
-        password=db["PASSWORD"] or None,
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}"')
-        conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
-
-
 def setup_django(url, recreate=True):
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.testapp.settings"
     if recreate:
-        recreate_database(url)
+        from bench.dispatch import recreate_postgres_database
+
+        recreate_postgres_database(url)
     import django
 
     django.setup()

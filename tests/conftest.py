@@ -13,3 +13,14 @@ def _fresh_render_cache():
     dispatch._PACE.seconds.clear()  # each test learns its backend's pace afresh
     yield
     clear_cache()
+
+
+@pytest.fixture
+def signup_state(settings):
+    """Signup tests: emails kept in memory, and rate-limit counters cleared before and after."""
+    from django.core.cache import cache
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    cache.clear()
+    yield
+    cache.clear()

@@ -6,7 +6,6 @@ from unittest import mock
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 
 from wagtail_mailflow.api import subscribe
@@ -24,17 +23,9 @@ from wagtail_mailflow.unsubscribe import make_token
 from .engine_helpers import active_workflow
 from .signup_helpers import committed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 
 LINK = re.compile(r"https?://[^/\s]+(/mailflow/confirm/[^/\s]+/)")
-
-
-@pytest.fixture(autouse=True)
-def _clean_state(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

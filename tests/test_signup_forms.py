@@ -4,7 +4,6 @@ import logging
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.urls import reverse
 from wagtail.contrib.forms.models import FormSubmission
 from wagtail.models import Page, Site
@@ -24,15 +23,7 @@ from .engine_helpers import active_workflow
 from .signup_helpers import committed
 from .testapp.models import SignupFormPage
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clean_state(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from html import unescape
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, RequestFactory
 
@@ -22,17 +21,9 @@ from wagtail_mailflow.subscriptions import parse_rate
 from .engine_helpers import active_workflow
 from .signup_helpers import committed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 
 THANKS = "You are subscribed to <strong>Newsletter</strong>."
-
-
-@pytest.fixture(autouse=True)
-def _clean_state(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
