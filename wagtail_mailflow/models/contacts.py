@@ -1,9 +1,5 @@
 """Contacts, their typed properties, lists and memberships."""
 
-import datetime
-import re
-from decimal import Decimal, InvalidOperation
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -11,40 +7,37 @@ from django.db.models.functions import Lower
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
-PROPERTY_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+from ..conditions import ConditionError, compile_q, evaluate, parse
+from ..contact_fields import (
+    ALL_FIELDS,
+    MAX_LENGTHS,
+    PropertyType,
+    coerce_value,
+    label,
+    validate_property_name,
+)
 
-#: Contact fields that conditions and templates can use besides properties.
-#: A property may not take one of these names.
-BUILTIN_FIELDS = ("email", "first_name", "last_name", "language", "timezone")
-RESERVED_NAMES = frozenset(BUILTIN_FIELDS) | {"unsubscribe_url", "properties", "id", "pk"}
+__all__ = [
+    "Contact",
+    "ContactList",
+    "ContactProperty",
+    "ListMembership",
+    "Segment",
+    "clean_properties",
+    "coerce_value",
+    "normalize_email",
+    # Stored in migration 0001 as this module's attribute.
+    "validate_property_name",
+]
 
-
-def validate_property_name(value):
-    """Property names are lowercase identifiers that do not shadow contact fields."""
-    if not PROPERTY_NAME_RE.match(value or ""):
-        raise ValidationError(
-            _(
-                "Use lowercase letters, digits and underscores, starting with a letter "
-                "(at most 63 characters)."
-            ),
-            code="invalid",
-        )
-    if value in RESERVED_NAMES:
-        raise ValidationError(
-            _("'%(name)s' is reserved for a contact field."),
-            code="reserved",
-            params={"name": value},
-        )
+# Shim: old name, removed once every import uses wagtail_mailflow.contact_fields.
+BUILTIN_FIELDS = ALL_FIELDS
 
 
 class ContactProperty(models.Model):
     """A typed property that contacts may carry (text, number, boolean or date)."""
 
-    class Type(models.TextChoices):
-        TEXT = "text", _("Text")
-        NUMBER = "number", _("Number")
-        BOOLEAN = "boolean", _("Boolean")
-        DATE = "date", _("Date")
+    Type = PropertyType
 
     name = models.CharField(
         _("name"),
@@ -68,85 +61,6 @@ class ContactProperty(models.Model):
     def coerce(self, raw):
         """Turn a raw value into this property's stored JSON form, or raise ValidationError."""
         return coerce_value(self.type, raw, self.name)
-
-
-_TRUE = {"1", "true", "yes", "y", "on", "oui", "vrai"}
-_FALSE = {"0", "false", "no", "n", "off", "non", "faux", ""}
-
-
-def coerce_value(type_, raw, name="value"):
-    """Coerce ``raw`` to the JSON form of a property type; ``None`` and '' mean "not set".
-
-    Numbers are stored as JSON numbers (int when integral), booleans as JSON
-    booleans and dates as ISO ``YYYY-MM-DD`` strings, so that the same value
-    compares the same way in Python, SQLite and PostgreSQL.
-    """
-    if raw is None or (
-        isinstance(raw, str) and raw.strip() == "" and type_ != ContactProperty.Type.TEXT
-    ):
-        return None
-    Type = ContactProperty.Type
-    if type_ == Type.TEXT:
-        if isinstance(raw, bool | dict | list):
-            raise ValidationError(
-                _("%(name)s: expected text."), code="invalid", params={"name": name}
-            )
-        return str(raw)
-    if type_ == Type.NUMBER:
-        if isinstance(raw, bool):
-            raise ValidationError(
-                _("%(name)s: expected a number."), code="invalid", params={"name": name}
-            )
-        try:
-            number = (
-                Decimal(str(raw).strip().replace(",", "."))
-                if isinstance(raw, str)
-                else Decimal(raw)
-            )
-        except (InvalidOperation, TypeError, ValueError):
-            raise ValidationError(
-                _("%(name)s: '%(value)s' is not a number."),
-                code="invalid",
-                params={"name": name, "value": raw},
-            ) from None
-        if not number.is_finite():
-            raise ValidationError(
-                _("%(name)s: '%(value)s' is not a number."),
-                code="invalid",
-                params={"name": name, "value": raw},
-            )
-        if number == number.to_integral_value() and abs(number) < 2**53:
-            return int(number)
-        return float(number)
-    if type_ == Type.BOOLEAN:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, int) and raw in (0, 1):
-            return bool(raw)
-        text = str(raw).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValidationError(
-            _("%(name)s: '%(value)s' is not yes/no."),
-            code="invalid",
-            params={"name": name, "value": raw},
-        )
-    if type_ == Type.DATE:
-        if isinstance(raw, datetime.datetime):
-            return raw.date().isoformat()
-        if isinstance(raw, datetime.date):
-            return raw.isoformat()
-        try:
-            return datetime.date.fromisoformat(str(raw).strip()[:10]).isoformat()
-        except ValueError:
-            raise ValidationError(
-                _("%(name)s: '%(value)s' is not a date (YYYY-MM-DD)."),
-                code="invalid",
-                params={"name": name, "value": raw},
-            ) from None
-    raise ValidationError(_("Unknown property type %(type)s."), params={"type": type_})
 
 
 class ContactQuerySet(models.QuerySet):
@@ -176,7 +90,7 @@ class Contact(models.Model):
         REJECTED = "rejected", _("Rejected by the ESP")
         MANUAL = "manual", _("Suppressed by an editor")
 
-    email = models.EmailField(_("email address"), max_length=254)
+    email = models.EmailField(label("email"), max_length=MAX_LENGTHS["email"])
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("site user"),
@@ -185,11 +99,15 @@ class Contact(models.Model):
         on_delete=models.SET_NULL,
         related_name="mailflow_contact",
     )
-    first_name = models.CharField(_("first name"), max_length=150, blank=True)
-    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    first_name = models.CharField(
+        label("first_name"), max_length=MAX_LENGTHS["first_name"], blank=True
+    )
+    last_name = models.CharField(
+        label("last_name"), max_length=MAX_LENGTHS["last_name"], blank=True
+    )
     properties = models.JSONField(_("properties"), default=dict, blank=True)
-    language = models.CharField(_("language"), max_length=12, blank=True)
-    timezone = models.CharField(_("timezone"), max_length=63, blank=True)
+    language = models.CharField(label("language"), max_length=MAX_LENGTHS["language"], blank=True)
+    timezone = models.CharField(label("timezone"), max_length=MAX_LENGTHS["timezone"], blank=True)
 
     consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     consent_source = models.CharField(_("consent source"), max_length=255, blank=True)
@@ -235,12 +153,6 @@ class Contact(models.Model):
     def is_reachable(self):
         """True when nothing forbids sending marketing email to this contact."""
         return self.unsubscribed_at is None and self.suppressed_at is None
-
-    def get_value(self, field):
-        """The value of a built-in field or of a property (None if unset)."""
-        if field in BUILTIN_FIELDS:
-            return getattr(self, field)
-        return (self.properties or {}).get(field)
 
 
 def clean_properties(values, definitions=None):
@@ -372,8 +284,6 @@ class Segment(models.Model):
         return self.name
 
     def clean(self):
-        from ..conditions import ConditionError, parse
-
         try:
             parse(self.conditions)
         except ConditionError as exc:
@@ -381,13 +291,9 @@ class Segment(models.Model):
 
     def contacts(self, queryset=None):
         """The contacts matching this segment, as a queryset."""
-        from ..conditions import compile_q
-
         qs = queryset if queryset is not None else Contact.objects.all()
         return qs.filter(compile_q(self.conditions))
 
     def matches(self, contact):
         """Whether one contact matches (same answer as ``contacts()``)."""
-        from ..conditions import evaluate
-
         return evaluate(self.conditions, contact)
