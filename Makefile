@@ -2,10 +2,12 @@
 #
 #   make demo    run the sandbox site and a task worker (http://127.0.0.1:$(PORT)/admin/)
 #   make test    run the whole test suite, browser tests included (honours DATABASE_URL and REDIS_URL)
-#   make lint    ruff check + ruff format --check
+#   make lint    ruff check + ruff format --check + the layers check (lint-imports)
 #   make docs    build the documentation into site/ (mkdocs, strict)
 #
-# VENV=.venv-other and EXTRA="'wagtail>=7.4,<7.5'" test against other versions.
+# VENV=.venv-other and EXTRA="'wagtail>=7.4,<7.5'" test against other versions; PYTHON picks
+# the interpreter that creates a new $(VENV), e.g.
+#   make test VENV=.venv-py313 PYTHON=python3.13 EXTRA="'Django>=6.1,<6.2'"
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -44,6 +46,7 @@ lint: $(PY)
 	$(PIP) install -e ".[test]"
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(abspath $(VENV))/bin/lint-imports
 
 format: $(PY)
 	$(PIP) install -e ".[test]"
