@@ -9,6 +9,7 @@ from wagtail.fields import StreamField
 from wagtail.models import DraftStateMixin, PreviewableMixin, RevisionMixin
 from wagtail.search import index
 
+from ..rendering import preview_context, validate_template
 from ..rendering.blocks import EmailBodyBlock
 
 
@@ -55,8 +56,6 @@ class EmailTemplate(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Inde
 
     def clean(self):
         super().clean()
-        from ..rendering import validate_template
-
         errors = validate_template(self)
         if errors:
             raise ValidationError(errors)
@@ -65,8 +64,6 @@ class EmailTemplate(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Inde
         return "wagtail_mailflow/email_preview.html"
 
     def get_preview_context(self, request, mode_name):
-        from ..rendering import preview_context
-
         context = super().get_preview_context(request, mode_name)
         context.update(preview_context(self, mode_name))
         return context

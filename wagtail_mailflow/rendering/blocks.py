@@ -16,6 +16,7 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.rich_text import expand_db_html
 
 from .. import conf
+from .mjml import MJMLError, RawMJMLKind, check_raw_mjml
 
 COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 LINK_RE = re.compile(
@@ -25,12 +26,12 @@ _RELATIVE_URL_RE = re.compile(r'(\s(?:href|src)=")(/[^/"][^"]*|/)"')
 HEADING_SIZES = {"h1": "28px", "h2": "22px", "h3": "18px"}
 
 
-def attr(value):
+def attr(value: object) -> str:
     """Escape a value for an MJML attribute."""
     return escape(str(value), quote=True)
 
 
-def absolute_url(url):
+def absolute_url(url: str) -> str:
     """Make a site-relative URL absolute with the public base URL (emails have no base)."""
     if url.startswith("/") and not url.startswith("//"):
         return conf.base_url() + url
@@ -239,8 +240,6 @@ class RawMJMLBlock(blocks.TextBlock):
         help_text = _("MJML sections, e.g. <mj-section><mj-column>…</mj-column></mj-section>.")
 
     def clean(self, value):
-        from .mjml import MJMLError, check_raw_mjml
-
         value = super().clean(value)
         try:
             check_raw_mjml(value)
@@ -249,10 +248,8 @@ class RawMJMLBlock(blocks.TextBlock):
         return value
 
     def to_mjml(self, value):
-        from .mjml import check_raw_mjml
-
         source = value or ""
-        if check_raw_mjml(source) == "content":
+        if check_raw_mjml(source) == RawMJMLKind.CONTENT:
             return f"<mj-section><mj-column>{source}</mj-column></mj-section>"
         return source
 

@@ -1,8 +1,10 @@
 """The MJML document of a template, raw MJML checks, and compilation to HTML with mjml-python."""
 
 import re
+from enum import StrEnum
 from html import escape
 from html.parser import HTMLParser
+from typing import Any
 
 from django.utils.translation import gettext as _
 from mjml import mjml2html as _mjml2html
@@ -47,7 +49,14 @@ class MJMLError(ValueError):
     """MJML that cannot be compiled, with a readable message (and position when known)."""
 
 
-def mjml2html(source):
+class RawMJMLKind(StrEnum):
+    """What an editor's raw MJML holds: whole sections, or column content to wrap in one."""
+
+    SECTIONS = "sections"
+    CONTENT = "content"
+
+
+def mjml2html(source: str) -> str:
     """Compile MJML to HTML; mj-include is refused even if validation was skipped."""
     return _mjml2html(source, include_loader=_refuse_include)
 
@@ -56,7 +65,7 @@ def _refuse_include(path):
     raise ValueError("mj-include is not allowed")
 
 
-def compile_mjml(source, *, offset=0, label=None):
+def compile_mjml(source: str, *, offset: int = 0) -> str:
     """HTML of an MJML document, or MJMLError with mjml's message made readable.
 
     mjml reports character offsets ("at position 16:26"); they become line and
@@ -68,7 +77,7 @@ def compile_mjml(source, *, offset=0, label=None):
         raise MJMLError(readable_mjml_error(str(exc), source, offset)) from exc
 
 
-def readable_mjml_error(message, source, offset=0):
+def readable_mjml_error(message: str, source: str, offset: int = 0) -> str:
     """mjml's message with its character offset turned into "line L, column C"."""
     match = _POSITION_RE.search(message)
     if match:
@@ -157,8 +166,8 @@ class _RawMJMLChecker(HTMLParser):
             self.fail(_("<%(tag)s> is never closed.") % {"tag": tag}, line, column)
 
 
-def check_raw_mjml(source):
-    """Check an editor's raw MJML; return "sections" or "content" (to wrap in a column).
+def check_raw_mjml(source: str | None) -> RawMJMLKind:
+    """Check an editor's raw MJML; return whether it holds sections or column content.
 
     Raises MJMLError naming the line and column (in the block) of the problem:
     unknown or forbidden tags (mj-include), tags not closed, HTML outside
@@ -169,7 +178,7 @@ def check_raw_mjml(source):
     checker.finish()
     tags = set(checker.top_level)
     if tags and tags <= SECTION_TAGS:
-        kind, prefix, suffix = "sections", "<mjml><mj-body>", "</mj-body></mjml>"
+        kind, prefix, suffix = RawMJMLKind.SECTIONS, "<mjml><mj-body>", "</mj-body></mjml>"
     elif tags & (SECTION_TAGS - {"mj-raw"}):
         raise MJMLError(
             _(
@@ -179,14 +188,14 @@ def check_raw_mjml(source):
             % {"tags": ", ".join(sorted(f"<{t}>" for t in tags - SECTION_TAGS))}
         )
     else:
-        kind = "content"
+        kind = RawMJMLKind.CONTENT
         prefix = "<mjml><mj-body><mj-section><mj-column>"
         suffix = "</mj-column></mj-section></mj-body></mjml>"
     compile_mjml(prefix + (source or "") + suffix, offset=len(prefix))
     return kind
 
 
-def build_document(template, language):
+def build_document(template: Any, language: str) -> str:
     """The MJML source of a template's email; call under ``translation.override(language)``."""
     body = template.body.stream_block.to_mjml(template.body) if template.body else ""
     return (
@@ -199,7 +208,7 @@ def build_document(template, language):
     )
 
 
-def footer():
+def footer() -> str:
     """The footer every email carries: why you get it, the unsubscribe link, the postal address."""
     address = conf.get("POSTAL_ADDRESS") or ""
     lines = [

@@ -3,12 +3,19 @@
 A source is parsed once (per template revision) into a :class:`Program`, a list
 of literal chunks and slots; rendering one email is a join. There are no tags
 and no attribute lookups beyond the contact's own values, so nothing an editor
-types can reach the database or the filesystem.
+types can reach the database or the filesystem. The values a slot shows are a
+contact's (:func:`contact_values`), formatted for the email's language
+(:func:`format_value`).
 """
 
+import datetime
 import html
 import re
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+from typing import Any
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 #: Contact fields a template may use as ``{{ contact.<field> }}`` besides properties.
@@ -41,7 +48,7 @@ class TemplateSyntaxError(ValueError):
         }
 
 
-def position(source, offset):
+def position(source: str, offset: int) -> tuple[int, int]:
     """(line, column), both 1-based, of a character offset in ``source``."""
     line = source.count("\n", 0, offset) + 1
     column = offset - (source.rfind("\n", 0, offset) + 1) + 1
@@ -63,7 +70,7 @@ class Program:
         """The value keys this program reads."""
         return {key for key, _default in self.slots}
 
-    def render(self, values):
+    def render(self, values: Mapping[str, str]) -> str:
         """Join the literals with ``values[key]`` (already formatted), or the slot's default."""
         literals = self.literals
         if not self.slots:
@@ -77,7 +84,9 @@ class Program:
         return "".join(out)
 
 
-def parse(source, *, html_source=False, properties=None):
+def parse(
+    source: str | None, *, html_source: bool = False, properties: Collection[str] | None = None
+) -> Program:
     """Parse ``source`` into a :class:`Program`, or raise :class:`TemplateSyntaxError`.
 
     ``html_source``: the text comes from HTML/MJML, so the inside of each
@@ -157,3 +166,30 @@ def _parse_inner(inner, properties, source, offset):
     if "." in field or (properties is not None and field not in properties):
         raise error(_("Unknown contact property '%(name)s'.") % {"name": field})
     return field, default
+
+
+def contact_values(contact: Any) -> dict[str, Any]:
+    """The plain values a template can show for one contact (no ORM access when rendering)."""
+    values = dict(contact.properties or {})
+    for field in CONTACT_FIELDS:
+        values[field] = getattr(contact, field) or ""
+    return values
+
+
+def format_value(value: Any, type_: str = "text") -> str:
+    """A contact value as text in the active language ('' when unset)."""
+    if value is None or value == "":
+        return ""
+    try:
+        if type_ == "boolean" or isinstance(value, bool):
+            yes, no = _("yes,no,maybe").split(",")[:2]
+            return yes if value else no
+        if type_ == "date":
+            if isinstance(value, str):
+                value = datetime.date.fromisoformat(value[:10])
+            return formats.date_format(value, "DATE_FORMAT")
+        if type_ == "number" or isinstance(value, int | float | Decimal):
+            return str(formats.localize(value, use_l10n=True))
+    except (TypeError, ValueError):
+        pass
+    return str(value)

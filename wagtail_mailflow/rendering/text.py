@@ -78,7 +78,7 @@ class _TextExtractor(HTMLParser):
             self.out.append(_SPACES_RE.sub(" ", data))
 
 
-def html_to_text(html):
+def html_to_text(html: str) -> str:
     """Readable plain text of an HTML email: links as "text (url)", no markup, tidy whitespace."""
     parser = _TextExtractor()
     parser.feed(html)
@@ -89,7 +89,7 @@ def html_to_text(html):
     return wrap_long_lines(text, markup=False) + "\n"
 
 
-def wrap_long_lines(source, limit=WRAP_AT, *, markup=True):
+def wrap_long_lines(source: str, limit: int = WRAP_AT, *, markup: bool = True) -> str:
     """Break lines longer than ``limit`` at spaces where a newline means the same thing.
 
     In markup, a break goes between attributes or in text, never inside a

@@ -1,0 +1,38 @@
+"""The admin's live preview and test sends: a template rendered with sample contact values."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.timezone import localdate
+
+from .compile import TemplateError, compile_template
+from .properties import contact_properties
+
+
+def sample_values(properties: Iterable[Any] | None = None) -> dict[str, Any]:
+    """Sample contact values for previews and test sends: one value per property type.
+
+    ``properties``: objects with ``name``, ``type`` and ``label`` (the site's when not given).
+    """
+    if properties is None:
+        properties = contact_properties()
+    samples = {"text": None, "number": 42, "boolean": True, "date": localdate()}
+    values = {}
+    for prop in properties:
+        sample = samples.get(prop.type)
+        values[prop.name] = prop.label or prop.name if sample is None else sample
+    values.update(email="jane.doe@example.com", first_name="Jane", last_name="Doe")
+    return values
+
+
+def preview_context(template: Any, mode_name: str) -> dict[str, Any]:
+    """Context for the admin's live preview: the email rendered with sample contact data."""
+    context = {"template": template, "mode": mode_name}
+    try:
+        compiled = compile_template(template)
+    except (TemplateError, ValidationError) as exc:
+        context["error"] = str(exc)
+        return context
+    context["email"] = compiled.render(sample_values(), "#unsubscribe")
+    return context
