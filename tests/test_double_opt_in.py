@@ -11,14 +11,14 @@ from django.test import Client
 from wagtail_mailflow.api import subscribe
 from wagtail_mailflow.engine.exits import suppress, unsubscribe_everywhere
 from wagtail_mailflow.models import Contact, ContactList, Enrollment, ListMembership
-from wagtail_mailflow.subscribe_views import make_form_config
-from wagtail_mailflow.subscriptions import (
+from wagtail_mailflow.subscribe_form import make_form_config
+from wagtail_mailflow.tokens import (
     ExpiredToken,
-    InvalidToken,
+    InvalidConfirmToken,
     make_confirm_token,
+    make_token,
     read_confirm_token,
 )
-from wagtail_mailflow.unsubscribe import make_token
 
 from .engine_helpers import active_workflow
 from .signup_helpers import committed
@@ -219,7 +219,7 @@ def test_forged_links_answer_400_with_a_reason(client, letters):
         "garbage",
     ]
     for bad in forged:
-        with pytest.raises(InvalidToken):
+        with pytest.raises(InvalidConfirmToken):
             read_confirm_token(bad)
         response = client.get(f"/mailflow/confirm/{bad}/")
         assert response.status_code == 400, bad

@@ -36,10 +36,10 @@ def logged():
             records.append(record)
 
     handler = Collect(level=logging.DEBUG)
-    for name in ("wagtail_mailflow.subscriptions", "wagtail_mailflow.triggers.forms"):
+    for name in ("wagtail_mailflow.signup", "wagtail_mailflow.integrations.form_pages"):
         logging.getLogger(name).addHandler(handler)
     yield records
-    for name in ("wagtail_mailflow.subscriptions", "wagtail_mailflow.triggers.forms"):
+    for name in ("wagtail_mailflow.signup", "wagtail_mailflow.integrations.form_pages"):
         logging.getLogger(name).removeHandler(handler)
 
 

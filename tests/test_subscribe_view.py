@@ -15,8 +15,8 @@ from wagtail_mailflow.models import (
     Enrollment,
     ListMembership,
 )
-from wagtail_mailflow.subscribe_views import make_form_config
-from wagtail_mailflow.subscriptions import parse_rate
+from wagtail_mailflow.rate_limit import parse_rate
+from wagtail_mailflow.subscribe_form import make_form_config
 
 from .engine_helpers import active_workflow
 from .signup_helpers import committed

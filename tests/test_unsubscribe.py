@@ -11,7 +11,7 @@ from wagtail_mailflow.engine.exits import (
     unsubscribe_from_list,
 )
 from wagtail_mailflow.models import Contact, ContactList, Enrollment, ListMembership
-from wagtail_mailflow.unsubscribe import (
+from wagtail_mailflow.tokens import (
     InvalidToken,
     make_token,
     read_token,

@@ -16,7 +16,8 @@ from wagtail_mailflow.models import (
     Enrollment,
     ListMembership,
 )
-from wagtail_mailflow.triggers import users as user_sync
+from wagtail_mailflow.checks import check_user_sync, check_user_sync_database
+from wagtail_mailflow.integrations import site_users as user_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -265,9 +266,9 @@ def test_unlinked_user_save_creates_nothing(sync):
 
 def error_ids(settings, value, database=False):
     settings.WAGTAIL_MAILFLOW_USER_SYNC = value
-    errors = user_sync.check_user_sync()
+    errors = check_user_sync()
     if database:
-        errors += user_sync.check_user_sync_database(databases=["default"])
+        errors += check_user_sync_database(databases=["default"])
     return sorted(e.id for e in errors)
 
 
@@ -299,7 +300,7 @@ def test_check_unknown_field_paths(settings):
     }
     assert error_ids(settings, value) == ["wagtail_mailflow.E104", "wagtail_mailflow.E104"]
     no_profile = {"properties": {"city": "profile.city"}}
-    assert error_ids(settings, no_profile) == ["wagtail_mailflow.E104"]
+    assert error_ids(settings, no_profile) == ["wagtail_mailflow.E108"]
 
 
 def test_check_unknown_contact_field(settings):

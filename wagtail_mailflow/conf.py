@@ -63,6 +63,9 @@ DEFAULTS = {
     # confirmation link stays valid, in seconds.
     "SUBSCRIBE_RATE": "5/m",
     "CONFIRM_MAX_AGE": 7 * 24 * 3600,
+    # Dotted path of the class sites subclass to customise the public signup (the visitor's
+    # IP behind a proxy, the confirmation email): see docs/extending.md.
+    "ADAPTER": "wagtail_mailflow.adapter.DefaultAdapter",
 }
 
 
@@ -83,6 +86,14 @@ def base_url():
     """The public site's base URL without a trailing slash, or '' if unknown."""
     url = get("BASE_URL") or getattr(django_settings, "WAGTAILADMIN_BASE_URL", "") or ""
     return url.rstrip("/")
+
+
+def is_site_language(code: str | None) -> bool:
+    """Whether ``code`` (or its base language, "pt" for "pt-br") is one of ``settings.LANGUAGES``."""
+    if not code:
+        return False
+    codes = {c for c, _name in django_settings.LANGUAGES}
+    return code in codes or code.split("-")[0] in codes
 
 
 def default_from_email():

@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from . import subscribe_views, views
+from .views.confirm import confirm_view
+from .views.subscribe import subscribe_view
+from .views.unsubscribe import unsubscribe
 
 app_name = "wagtail_mailflow"
 
 urlpatterns = [
-    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("subscribe/<str:list_ref>/", subscribe_views.subscribe_view, name="subscribe"),
-    path("confirm/<str:token>/", subscribe_views.confirm_view, name="confirm"),
+    path("unsubscribe/<str:token>/", unsubscribe, name="unsubscribe"),
+    path("subscribe/<str:list_ref>/", subscribe_view, name="subscribe"),
+    path("confirm/<str:token>/", confirm_view, name="confirm"),
 ]

@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.text import slugify
 
-from ..subscribe_views import (
+from ..subscribe_form import (
     HONEYPOT_FIELD,
     FormConfigError,
     SubscribeForm,

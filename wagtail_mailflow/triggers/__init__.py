@@ -1,2 +1,2 @@
-"""The ways contacts come in from the site: one module per way (users: registrations and
-profile saves mapped to contacts by ``WAGTAIL_MAILFLOW_USER_SYNC``)."""
+# Stored path: sites import ``wagtail_mailflow.triggers.users.sync_user`` (documented in 0.1.0).
+"""Old home of the site integrations, now :mod:`wagtail_mailflow.integrations`."""

@@ -1,4 +1,4 @@
-"""Public views: the unsubscribe page behind every email's link and List-Unsubscribe header."""
+"""The unsubscribe page behind every email's link and List-Unsubscribe header."""
 
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -8,27 +8,16 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .engine.exits import unsubscribe_everywhere, unsubscribe_from_list
-from .models import Contact, ContactList, ListMembership
-from .unsubscribe import InvalidToken, read_token
-
-try:
-    from django.contrib.auth.decorators import login_not_required
-except ImportError:  # Django < 5.1 has no LoginRequiredMiddleware
-    login_not_required = lambda view: view  # noqa: E731
+from .. import conf
+from ..engine.exits import unsubscribe_everywhere, unsubscribe_from_list
+from ..models import Contact, ContactList, ListMembership
+from ..tokens import InvalidToken, read_token
+from .common import login_not_required, mask_email, private
 
 TEMPLATE = "wagtail_mailflow/unsubscribe.html"
 
 #: Value of the confirmation form's ``scope`` field that unsubscribes from every email.
 SCOPE_ALL = "all"
-
-
-def mask_email(email):
-    """``jane.doe@example.com`` → ``j•••@example.com``: enough to recognise, not to harvest."""
-    local, at, domain = (email or "").rpartition("@")
-    if not at:
-        return "•••"
-    return f"{local[:1]}•••@{domain}"
 
 
 @method_decorator([csrf_exempt, login_not_required], name="dispatch")
@@ -67,9 +56,8 @@ class UnsubscribeView(View):
             contact_list,
             list_id is not None and contact_list is None,
         )
-        language = contact.language if _is_site_language(contact.language) else None
-        if language:
-            with translation.override(language):
+        if conf.is_site_language(contact.language):
+            with translation.override(contact.language):
                 return super().dispatch(request, token)
         return super().dispatch(request, token)
 
@@ -81,14 +69,13 @@ class UnsubscribeView(View):
     def post(self, request, token):
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         everywhere = not one_click and request.POST.get("scope") == SCOPE_ALL
+        source = "one-click" if one_click else "link"
         if everywhere or (self.contact_list is None and not self.list_missing):
-            unsubscribe_everywhere(self.contact, source="one-click" if one_click else "link")
+            unsubscribe_everywhere(self.contact, source=source)
             return self.page(request, "done", everywhere=True, **self.state())
         if self.list_missing:
             return self.list_gone(request)
-        unsubscribe_from_list(
-            self.contact, self.contact_list, source="one-click" if one_click else "link"
-        )
+        unsubscribe_from_list(self.contact, self.contact_list, source=source)
         return self.page(request, "done", everywhere=False, **self.state())
 
     def list_gone(self, request):
@@ -119,23 +106,10 @@ class UnsubscribeView(View):
 
     def page(self, request, state, status=200, **context):
         response = render(request, self.template_name, {"state": state, **context}, status=status)
-        # The URL holds a token: keep it out of caches, search engines and referrers.
-        response["Cache-Control"] = "no-store, private"
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return private(response, token_url=True)
 
     def options(self, request, *args, **kwargs):
         return HttpResponse(headers={"Allow": "GET, POST, HEAD, OPTIONS"})
-
-
-def _is_site_language(code):
-    from django.conf import settings
-
-    if not code:
-        return False
-    codes = {c for c, _name in settings.LANGUAGES}
-    return code in codes or code.split("-")[0] in codes
 
 
 unsubscribe = UnsubscribeView.as_view()

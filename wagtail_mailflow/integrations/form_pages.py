@@ -15,7 +15,7 @@ The mixin must come before ``AbstractForm`` / ``AbstractEmailForm``: its
 ``process_form_submission`` calls ``super()`` (storing the submission and
 sending the notification email as usual) and then, once the transaction
 commits, subscribes the address through
-:func:`wagtail_mailflow.subscriptions.subscribe_visitor` with source "form",
+:func:`wagtail_mailflow.signup.subscribe_visitor` with source "form",
 which starts the list's welcome workflows, or emails a confirmation link on a
 double opt-in list. The editor picks the list, the form field holding the
 address, an optional consent checkbox, and which answers go into which contact
@@ -37,8 +37,9 @@ from wagtail.contrib.forms.forms import WagtailAdminFormPageForm
 from wagtail.contrib.forms.models import AbstractFormField
 from wagtail.contrib.forms.utils import get_field_clean_name
 
+from ..contact_fields import MAPPABLE_FIELDS
 from ..models import ContactProperty, ListMembership
-from ..models.signups import MAPPABLE_FIELDS
+from ..signup import subscribe_visitor
 
 logger = logging.getLogger(__name__)
 
@@ -295,8 +296,6 @@ class MailflowSignupFormMixin(models.Model):
 
     def mailflow_subscribe(self, cleaned_data, *, language=None):
         """Subscribe the submission's address to the page's list (runs after the commit)."""
-        from ..subscriptions import subscribe_visitor
-
         contact_list = self.mailflow_list
         if contact_list is None:
             return None
