@@ -552,3 +552,47 @@ def test_template_problems():
     assert template_problems(draft) == ["Publish the template first."]
     no_sender = EmailTemplateFactory(from_email="", publish=False)
     assert template_problems(no_sender) == ["Set a From address (or WAGTAIL_MAILFLOW_FROM_EMAIL)."]
+
+
+def test_template_problems_compiles_the_template_once(mjml_calls):
+    template = EmailTemplateFactory()
+    mjml_calls.clear()
+    assert template_problems(template) == []
+    assert len(mjml_calls) == 1
+
+
+def test_template_problems_of_a_revision_checks_that_revision():
+    template = EmailTemplateFactory()
+    assert template_problems(template.live_revision) == []
+    broken = template.save_revision(clean=False)
+    broken.content["body"] = [raw("<mj-section><mj-text>")]
+    broken.save(update_fields=["content"])
+    [problem] = template_problems(broken)
+    assert "never closed" in problem
+    # The template's live content is unchanged, so the template itself can still be sent.
+    assert template_problems(template) == []
+
+
+# -- property definitions passed in -----------------------------------------------
+
+
+def test_validation_uses_the_property_definitions_it_is_given(django_assert_num_queries):
+    template = make(subject="Hi {{ contact.plan }}")
+    with django_assert_num_queries(0):
+        assert validate_template(template, properties={"plan": "text"}) == {}
+        errors = validate_template(template, properties={})
+    assert "Unknown contact property 'plan'" in errors["subject"][0]
+
+
+def test_compiling_formats_with_the_property_types_it_is_given(django_assert_num_queries):
+    template = make(subject="{{ contact.birthday }}")
+    with django_assert_num_queries(0):
+        compiled = compile_template(template, "fr", properties={"birthday": "date"})
+    assert compiled.render({"birthday": "2000-01-02"}, UNSUBSCRIBE).subject == "2 janvier 2000"
+
+
+def test_without_definitions_rendering_reads_the_sites_properties():
+    ContactPropertyFactory(name="birthday", type="date")
+    assert validate_template(make(subject="{{ contact.birthday }}")) == {}
+    compiled = compile_template(make(subject="{{ contact.birthday }}"), "fr")
+    assert compiled.types == {"birthday": "date"}
