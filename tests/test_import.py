@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from tests.engine_helpers import active_workflow
 from wagtail_mailflow import api
-from wagtail_mailflow import imports as service
+from wagtail_mailflow import contact_import as service
+from wagtail_mailflow.imports import run_import_task
 from wagtail_mailflow.models import (
     Contact,
     ContactImport,
@@ -367,7 +368,7 @@ def test_fatal_error_mid_way_leaves_nothing(settings, monkeypatch, props, newsle
     data = ("\n".join(rows) + "\n").encode()
     before = (Contact.objects.count(), ListMembership.objects.count(), Enrollment.objects.count())
 
-    original = service._ChunkWriter.write
+    original = service.applying.ChunkWriter.write
     calls = []
 
     def failing_write(self, records):
@@ -376,7 +377,7 @@ def test_fatal_error_mid_way_leaves_nothing(settings, monkeypatch, props, newsle
             raise DatabaseError("disk I/O error")
         return original(self, records)
 
-    monkeypatch.setattr(service._ChunkWriter, "write", failing_write)
+    monkeypatch.setattr(service.applying.ChunkWriter, "write", failing_write)
     with pytest.raises(DatabaseError):
         run(data, newsletter)
     assert len(calls) == 3  # two chunks had been written before the failure
@@ -589,7 +590,7 @@ def test_big_file_runs_in_a_task_with_a_result_page(
     assert job.status == ContactImport.Status.DONE and job.created_count == 20
     assert Contact.objects.count() == 20
     # The task is idempotent: running it again does nothing.
-    service.run_import_task(job.pk)
+    run_import_task(job.pk)
     assert ContactImport.objects.get(pk=job.pk).created_count == 20
 
 

@@ -6,19 +6,30 @@ workflows whose condition it makes true. Immediate emails go out as soon as the
 transaction commits.
 """
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .contact_fields import EDITABLE_FIELDS
+from .engine.exits import ExitResult, unsubscribe_everywhere, unsubscribe_from_list
 from .engine.triggers import contact_state, membership_started, properties_changed
-from .models import Contact, ContactList, ListMembership, clean_properties, normalize_email
+from .models import (
+    Contact,
+    ContactList,
+    Enrollment,
+    ListMembership,
+    clean_properties,
+    normalize_email,
+)
 
 Source = ListMembership.Source
 
 
-def _get_list(contact_list):
+def _get_list(contact_list: ContactList | int | str) -> ContactList:
     if isinstance(contact_list, ContactList):
         return contact_list
     try:
@@ -31,7 +42,7 @@ def _get_list(contact_list):
         ) from None
 
 
-def get_or_create_contact(email, **fields):
+def get_or_create_contact(email: str, **fields) -> tuple[Contact, bool]:
     """The contact with this address (any case), created if new; safe under concurrent calls."""
     email = normalize_email(email)
     try:
@@ -50,13 +61,18 @@ def get_or_create_contact(email, **fields):
         return Contact.objects.get(email__iexact=email), False
 
 
-def update_contact(contact, *, properties=None, now=None, **fields):
+def update_contact(
+    contact: Contact,
+    *,
+    properties: dict | None = None,
+    now: datetime.datetime | None = None,
+    **fields,
+) -> list[Enrollment]:
     """Merge ``properties`` (validated, coerced; None removes) and contact ``fields``; fire triggers.
 
     Returns the contact-update enrollments this change created.
     """
-    allowed = {"first_name", "last_name", "language", "timezone"}
-    unknown = set(fields) - allowed
+    unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown contact fields: {', '.join(sorted(unknown))}")
     with transaction.atomic():
@@ -83,16 +99,16 @@ def update_contact(contact, *, properties=None, now=None, **fields):
 
 
 def subscribe(
-    email,
-    contact_list,
+    email: str,
+    contact_list: ContactList | int | str,
     *,
-    properties=None,
-    source=Source.API,
-    source_detail="",
-    confirmed=False,
-    now=None,
+    properties: dict | None = None,
+    source: str = Source.API,
+    source_detail: str = "",
+    confirmed: bool = False,
+    now: datetime.datetime | None = None,
     **fields,
-):
+) -> tuple[Contact, ListMembership, bool]:
     """Subscribe an address to a list (creating the contact), with properties and the source.
 
     Returns ``(contact, membership, joined)`` where ``joined`` says whether this
@@ -158,10 +174,10 @@ def _join(contact, contact_list, source, source_detail, confirmed, now):
     return membership, False
 
 
-def unsubscribe(contact, contact_list=None, *, source="api"):
+def unsubscribe(
+    contact: Contact, contact_list: ContactList | int | str | None = None, *, source: str = "api"
+) -> ExitResult:
     """Unsubscribe from one list (ending its enrollments there), or from everything."""
-    from .engine.exits import unsubscribe_everywhere, unsubscribe_from_list
-
     if contact_list is None:
         return unsubscribe_everywhere(contact, source=source)
     return unsubscribe_from_list(contact, _get_list(contact_list), source=source)

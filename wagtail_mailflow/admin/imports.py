@@ -2,7 +2,7 @@
 
 Each step works on a :class:`~wagtail_mailflow.models.ContactImport`, which keeps
 the uploaded file in the default storage between steps. The import itself is
-:mod:`wagtail_mailflow.imports`: run in the request for a small file, in a
+:mod:`wagtail_mailflow.contact_import`: run in the request for a small file, in a
 django-q2 task for a big one (``WAGTAIL_MAILFLOW_IMPORT_ASYNC_BYTES``).
 Importing needs the permissions to add and to change contacts.
 """
@@ -26,7 +26,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from .. import conf
-from .. import imports as service
+from .. import contact_import as service
 from ..models import Contact, ContactImport, ContactList, ContactProperty
 
 contact_permission_policy = ModelPermissionPolicy(Contact)
@@ -226,7 +226,7 @@ class MappingView(ImportView):
     def get_form(self, data=None):
         samples = []
         with self.job.file.open("rb") as binary:
-            for _number, cells in service._rows(binary, self.job.encoding, self.job.delimiter):
+            for _number, cells in service.read_rows(binary, self.job.encoding, self.job.delimiter):
                 samples.append(cells)
                 if len(samples) >= 5:
                     break

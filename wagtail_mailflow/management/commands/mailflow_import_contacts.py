@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from wagtail_mailflow import imports as service
+from wagtail_mailflow import contact_import as service
 from wagtail_mailflow.models import ContactImport, ContactList, ContactProperty
 
 
@@ -20,9 +20,9 @@ class Command(BaseCommand):
             default=[],
             metavar="COLUMN=FIELD",
             help=(
-                "Map a column (its header, or its number from 1) to email, first_name, "
-                "last_name, language, a property name, or ignore. Repeatable; columns not "
-                "given are mapped by their header name."
+                "Map a column (its header, or its number from 1) to "
+                f"{', '.join(service.FIELDS)}, a property name, or ignore. Repeatable; "
+                "columns not given are mapped by their header name."
             ),
         )
         parser.add_argument("--encoding", choices=ContactImport.Encoding.values, default="utf-8")
