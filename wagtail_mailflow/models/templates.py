@@ -6,7 +6,7 @@ from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import StreamField
-from wagtail.models import DraftStateMixin, PreviewableMixin, RevisionMixin
+from wagtail.models import DraftStateMixin, PreviewableMixin, Revision, RevisionMixin
 from wagtail.search import index
 
 from ..rendering import preview_context, validate_template
@@ -70,7 +70,7 @@ class EmailTemplate(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Inde
 
     preview_modes = [("html", _("HTML")), ("text", _("Plain text"))]
 
-    def revision_for_sending(self):
+    def revision_for_sending(self) -> Revision:
         """The published revision a workflow freezes at activation.
 
         A template created in code (live, but never saved as a revision) gets
@@ -85,7 +85,7 @@ class EmailTemplate(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Inde
         self.refresh_from_db(fields=["live_revision"])
         return self.live_revision
 
-    def copy_for_workflow(self, name):
+    def copy_for_workflow(self, name: str) -> "EmailTemplate":
         """A published copy of this template's live content under a new name."""
         source = self.live_revision.as_object() if self.live_revision_id else self
         copy = EmailTemplate(

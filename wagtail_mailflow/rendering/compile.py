@@ -17,6 +17,7 @@ from django.utils import translation
 from wagtail.models import Revision
 
 from .. import conf
+from ..contact_fields import PropertyType
 from .mjml import MJMLError, build_document, compile_mjml
 from .personalise import (
     CONTACT_FIELDS,
@@ -87,7 +88,9 @@ class CompiledEmail:
         )
         #: Property type per key, for formatting (text when unknown).
         self.types = types
-        self.needs_l10n = any(types.get(key, "text") != "text" for key in self.keys)
+        self.needs_l10n = any(
+            types.get(key, PropertyType.TEXT) != PropertyType.TEXT for key in self.keys
+        )
 
     def render(self, contact_values: Mapping[str, Any], unsubscribe_url: str) -> RenderedEmail:
         """The email for one contact; ``contact_values`` as returned by :func:`contact_values`."""
@@ -109,7 +112,10 @@ class CompiledEmail:
 
     def _format(self, values):
         types = self.types
-        return {key: format_value(values.get(key), types.get(key, "text")) for key in self.keys}
+        return {
+            key: format_value(values.get(key), types.get(key, PropertyType.TEXT))
+            for key in self.keys
+        }
 
 
 def _sender(template):

@@ -18,8 +18,10 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from ..contact_fields import PERSONALISATION_FIELDS, PropertyType
+
 #: Contact fields a template may use as ``{{ contact.<field> }}`` besides properties.
-CONTACT_FIELDS = ("email", "first_name", "last_name")
+CONTACT_FIELDS = PERSONALISATION_FIELDS
 #: The slot key of ``{{ unsubscribe_url }}``; a reserved name, so no property can take it.
 UNSUBSCRIBE_URL = "unsubscribe_url"
 
@@ -176,19 +178,19 @@ def contact_values(contact: Any) -> dict[str, Any]:
     return values
 
 
-def format_value(value: Any, type_: str = "text") -> str:
+def format_value(value: Any, type_: str = PropertyType.TEXT) -> str:
     """A contact value as text in the active language ('' when unset)."""
     if value is None or value == "":
         return ""
     try:
-        if type_ == "boolean" or isinstance(value, bool):
+        if type_ == PropertyType.BOOLEAN or isinstance(value, bool):
             yes, no = _("yes,no,maybe").split(",")[:2]
             return yes if value else no
-        if type_ == "date":
+        if type_ == PropertyType.DATE:
             if isinstance(value, str):
                 value = datetime.date.fromisoformat(value[:10])
             return formats.date_format(value, "DATE_FORMAT")
-        if type_ == "number" or isinstance(value, int | float | Decimal):
+        if type_ == PropertyType.NUMBER or isinstance(value, int | float | Decimal):
             return str(formats.localize(value, use_l10n=True))
     except (TypeError, ValueError):
         pass

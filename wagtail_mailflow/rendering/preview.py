@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.timezone import localdate
 
+from ..contact_fields import PropertyType
 from .compile import TemplateError, compile_template
 from .properties import contact_properties
 
@@ -17,7 +18,12 @@ def sample_values(properties: Iterable[Any] | None = None) -> dict[str, Any]:
     """
     if properties is None:
         properties = contact_properties()
-    samples = {"text": None, "number": 42, "boolean": True, "date": localdate()}
+    samples = {
+        PropertyType.TEXT: None,
+        PropertyType.NUMBER: 42,
+        PropertyType.BOOLEAN: True,
+        PropertyType.DATE: localdate(),
+    }
     values = {}
     for prop in properties:
         sample = samples.get(prop.type)
