@@ -35,6 +35,15 @@ def _entry_key(workflow: EmailWorkflow, at: datetime.datetime) -> str:
     return at.isoformat() if workflow.allow_reentry else ""
 
 
+def _enter_set(workflow, contact_ids, at, now):
+    return enter_many(
+        workflow,
+        Contact.objects.filter(pk__in=contact_ids),
+        entry_key=_entry_key(workflow, at),
+        now=now,
+    )
+
+
 # -- welcome -------------------------------------------------------------------------
 
 
@@ -81,12 +90,7 @@ def memberships_started(
     now = now or timezone.now()
     entered = 0
     for workflow in welcome_workflows(contact_list_id, joined_at):
-        entered += enter_many(
-            workflow,
-            Contact.objects.filter(pk__in=contact_ids),
-            entry_key=_entry_key(workflow, joined_at),
-            now=now,
-        )
+        entered += _enter_set(workflow, contact_ids, joined_at, now)
     return entered
 
 
@@ -160,10 +164,5 @@ def contacts_changed(
     for workflow, spec in triggers:
         entering = [pk for pk, before, after in changes if became_true(spec, before, after)]
         if entering:
-            entered += enter_many(
-                workflow,
-                Contact.objects.filter(pk__in=entering),
-                entry_key=_entry_key(workflow, now),
-                now=now,
-            )
+            entered += _enter_set(workflow, entering, now, now)
     return entered

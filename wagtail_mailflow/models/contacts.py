@@ -9,7 +9,6 @@ from django.utils.translation import gettext_lazy as _
 
 from ..conditions import ConditionError, compile_q, evaluate, parse
 from ..contact_fields import (
-    ALL_FIELDS,
     MAX_LENGTHS,
     PropertyType,
     coerce_value,
@@ -29,9 +28,6 @@ __all__ = [
     # Stored in migration 0001 as this module's attribute.
     "validate_property_name",
 ]
-
-# Shim: old name, removed once every import uses wagtail_mailflow.contact_fields.
-BUILTIN_FIELDS = ALL_FIELDS
 
 
 class ContactProperty(models.Model):

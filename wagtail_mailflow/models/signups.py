@@ -7,15 +7,13 @@ from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel
 from wagtail.models import Orderable
 
-#: Contact fields a form answer may fill (the address has its own setting on the page).
-MAPPABLE_FIELDS = ("first_name", "last_name", "language", "timezone")
+from ..contact_fields import MAPPABLE_FIELDS, label
+from .contacts import ContactProperty
 
 
 def contact_field_choices():
-    """Choices for a mapping's target: the contact fields, then the defined properties."""
-    from .contacts import Contact, ContactProperty
-
-    fields = [(name, Contact._meta.get_field(name).verbose_name) for name in MAPPABLE_FIELDS]
+    """Choices for a mapping's target: the contact fields a form may fill, then the properties."""
+    fields = [(name, label(name)) for name in MAPPABLE_FIELDS]
     properties = [(p.name, f"{p} ({p.name})") for p in ContactProperty.objects.all()]
     choices = [("", "---------"), (_("Contact fields"), fields)]
     if properties:
