@@ -105,6 +105,7 @@ def preview(binary, *, encoding, delimiter, headers, mapping, contact_list, limi
 
 
 def skip_reason(contact, membership):
+    """Why an existing contact's row is skipped (unsubscribed, or left the list), or None."""
     if contact.unsubscribed_at is not None:
         return _("Skipped: this contact unsubscribed from all emails on %(date)s.") % {
             "date": timezone.localtime(contact.unsubscribed_at).date().isoformat()
