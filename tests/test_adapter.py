@@ -3,6 +3,7 @@ confirmation email, and the system check of the setting."""
 
 import pytest
 from django.core import mail
+from django.template import TemplateSyntaxError
 from django.test import RequestFactory
 
 from wagtail_mailflow.adapter import DefaultAdapter, get_adapter
@@ -109,8 +110,12 @@ def test_confirmation_email_comes_from_the_adapter(
     assert message.to == ["ada@example.com"] and "/mailflow/confirm/" in message.body
 
 
-def test_a_failing_adapter_loses_no_signup(settings, client, django_capture_on_commit_callbacks):
-    settings.WAGTAIL_MAILFLOW_ADAPTER = "tests.test_adapter.BrokenMailAdapter"
+@pytest.mark.parametrize("adapter", ["BrokenMailAdapter", "BrokenTemplateAdapter"])
+def test_a_failing_confirmation_email_loses_no_signup(
+    settings, client, django_capture_on_commit_callbacks, adapter
+):
+    # A site's broken confirmation template used to escape as a 500 after the signup committed.
+    settings.WAGTAIL_MAILFLOW_ADAPTER = f"tests.test_adapter.{adapter}"
     letters = ContactList.objects.create(name="Letters", double_opt_in=True)
     response = sign_up(client, django_capture_on_commit_callbacks, letters, "ada@example.com")
     assert response.status_code == 200
@@ -121,6 +126,11 @@ def test_a_failing_adapter_loses_no_signup(settings, client, django_capture_on_c
 class BrokenMailAdapter(DefaultAdapter):
     def send_confirmation_email(self, membership, **kwargs):
         raise ConnectionError("SMTP server down")
+
+
+class BrokenTemplateAdapter(DefaultAdapter):
+    def get_confirmation_context(self, membership, **kwargs):
+        raise TemplateSyntaxError("Invalid block tag 'endblok'")
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ from wagtail.contrib.forms.utils import get_field_clean_name
 
 from ..contact_fields import MAPPABLE_FIELDS
 from ..models import ContactProperty, ListMembership
-from ..signup import subscribe_visitor
+from ..signup import Signup, subscribe_visitor
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,11 @@ logger = logging.getLogger(__name__)
 EMAIL_FIELD_TYPES = ("email", "singleline")
 CONSENT_FIELD_TYPES = ("checkbox",)
 
+#: A page's form fields as ``(clean_name, label, field_type)`` triples.
+FormFields = list[tuple[str, str, str]]
 
-def resolve_field(reference, fields):
+
+def resolve_field(reference: str | None, fields: FormFields) -> str | None:
     """The clean name of the form field ``reference`` names (by name or label), or None.
 
     ``fields`` are ``(clean_name, label, field_type)`` triples.
@@ -74,7 +77,9 @@ def _describe(fields):
     return ", ".join(f"'{label}' ({name})" for name, label, _t in fields) or _("none yet")
 
 
-def check_signup_settings(*, contact_list, email_field, consent_field, fields):
+def page_settings_problems(
+    *, contact_list, email_field: str, consent_field: str, fields: FormFields
+) -> dict[str, str]:
     """Problems of a page's signup settings as ``{model field: message}`` (empty when fine)."""
     errors = {}
     if contact_list is None:
@@ -106,7 +111,9 @@ def check_signup_settings(*, contact_list, email_field, consent_field, fields):
     return errors
 
 
-def check_mapping(form_field, contact_field, fields, property_names):
+def mapping_problems(
+    form_field: str, contact_field: str, fields: FormFields, property_names: set[str]
+) -> dict[str, str]:
     """Problems of one mapping row as ``{row field: message}``."""
     errors = {}
     if resolve_field(form_field, fields) is None:
@@ -135,7 +142,7 @@ class MailflowFormPageForm(WagtailAdminFormPageForm):
             if "mailflow_list" in cleaned_data
             else getattr(self.instance, "mailflow_list", None)
         )
-        problems = check_signup_settings(
+        problems = page_settings_problems(
             contact_list=contact_list,
             email_field=values["mailflow_email_field"],
             consent_field=values["mailflow_consent_field"],
@@ -154,7 +161,7 @@ class MailflowFormPageForm(WagtailAdminFormPageForm):
                     continue
                 if not row.cleaned_data.get("form_field"):
                     continue
-                for name, message in check_mapping(
+                for name, message in mapping_problems(
                     row.cleaned_data["form_field"],
                     row.cleaned_data.get("contact_field", ""),
                     fields,
@@ -267,7 +274,7 @@ class MailflowSignupFormMixin(models.Model):
             )
         return submission
 
-    def mailflow_signup_values(self, cleaned_data):
+    def mailflow_signup_values(self, cleaned_data: dict) -> tuple[str | None, dict]:
         """``(email, {contact field or property: answer})``; email None when nobody subscribes."""
         fields = self._mailflow_fields()
         if self.mailflow_email_field:
@@ -294,7 +301,9 @@ class MailflowSignupFormMixin(models.Model):
                 values[row.contact_field] = cleaned_data[name]
         return email, values
 
-    def mailflow_subscribe(self, cleaned_data, *, language=None):
+    def mailflow_subscribe(
+        self, cleaned_data: dict, *, language: str | None = None
+    ) -> Signup | None:
         """Subscribe the submission's address to the page's list (runs after the commit)."""
         contact_list = self.mailflow_list
         if contact_list is None:
