@@ -22,6 +22,7 @@ created again. Compare memory across sizes with separate runs
 """
 
 import argparse
+import itertools
 import os
 import platform
 import resource
@@ -90,7 +91,7 @@ def email_body():
 # -- setting up ----------------------------------------------------------------
 
 
-def configure(args):
+def configure(args, settings_module="bench.settings"):
     """Point the settings at a new database and set Django up."""
     if args.database == "postgres":
         url = os.environ.get("DATABASE_URL") or DEFAULT_POSTGRES_URL
@@ -100,7 +101,7 @@ def configure(args):
         os.environ.pop("DATABASE_URL", None)
         directory = tempfile.mkdtemp(prefix="mailflow-bench-")
         os.environ["MAILFLOW_BENCH_SQLITE"] = str(Path(directory) / "bench.sqlite3")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     import django
 
     django.setup()
@@ -301,10 +302,9 @@ def run_mailflow(workflow, batch_size):
 
 def run_floor(compiled, count, batch_size):
     """Render + build + send ``count`` emails from plain dicts: no database at all."""
-    from wagtail_mailflow.engine.entry import batched
     from wagtail_mailflow.sending.batch import collection_paused, send_batch
     from wagtail_mailflow.sending.messages import build_message
-    from wagtail_mailflow.unsubscribe import unsubscribe_url_maker
+    from wagtail_mailflow.tokens import unsubscribe_url_maker
 
     contacts = (
         {
@@ -317,7 +317,7 @@ def run_floor(compiled, count, batch_size):
     )
     sent = 0
     with Phase("floor") as phase:
-        for chunk in batched(contacts, batch_size):
+        while chunk := tuple(itertools.islice(contacts, batch_size)):
             # As the dispatcher does once a batch: the collector paused, the link maker built.
             with collection_paused():
                 messages = []

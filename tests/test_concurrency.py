@@ -29,7 +29,7 @@ from django.db import connection
 from django.db.models import Count
 
 from tests.engine_helpers import active_workflow
-from wagtail_mailflow.engine import tasks
+from wagtail_mailflow import tasks
 from wagtail_mailflow.engine.entry import enter_many
 from wagtail_mailflow.models import Contact, ContactList, Delivery, ListMembership
 

@@ -425,7 +425,7 @@ class _DiesOnFifthMessage:
 
 
 def test_worker_killed_mid_batch_leaves_only_its_current_group_unknown(monkeypatch):
-    from wagtail_mailflow.engine import dispatch
+    from wagtail_mailflow.engine import handover
 
     workflow = active_workflow(delays=((0, "days"),))
     contacts = Contact.objects.bulk_create([Contact(email=f"k{i}@example.com") for i in range(10)])
@@ -433,7 +433,7 @@ def test_worker_killed_mid_batch_leaves_only_its_current_group_unknown(monkeypat
         [ListMembership(contact=c, contact_list=workflow.contact_list) for c in contacts]
     )
     enter_many(workflow, Contact.objects.all(), entry_key="x")
-    monkeypatch.setattr(dispatch._PACE, "group_size", lambda: 3)
+    monkeypatch.setattr(handover.PACE, "group_size", lambda: 3)
     _DiesOnFifthMessage.sent = []
     with pytest.raises(KeyboardInterrupt):
         run_due(connection_factory=_DiesOnFifthMessage, batch_size=10)

@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wagtail_mailflow import api
-from wagtail_mailflow.engine.dispatch import claim, run_due
+from wagtail_mailflow.engine.claim import claim
+from wagtail_mailflow.engine.dispatch import run_due
 from wagtail_mailflow.engine.entry import enter_many
 from wagtail_mailflow.models import Contact, Delivery, Enrollment, ListMembership, SendingPause
 from wagtail_mailflow.unsubscribe import unsubscribe_url

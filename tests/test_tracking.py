@@ -9,7 +9,6 @@ import pytest
 from django.test import override_settings
 
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment, ListMembership
-from wagtail_mailflow.sending import tracking
 
 from .compliance_fixtures import S, make_world, statuses
 
@@ -231,12 +230,6 @@ def test_events_cost_a_constant_number_of_queries(client, world, django_assert_m
         post(client, MAILJET, [mailjet_event("open", sent)])
     with django_assert_max_num_queries(12):
         post(client, MAILJET, [mailjet_event("open", sent)])  # duplicate
-
-
-def test_metadata_key_matches_the_messages_we_send():
-    from wagtail_mailflow.sending.messages import DELIVERY_METADATA_KEY
-
-    assert tracking.DELIVERY_METADATA_KEY == DELIVERY_METADATA_KEY
 
 
 # -- effects --------------------------------------------------------------------

@@ -15,17 +15,18 @@ and their outcome is still counted when the ESP reports it.
 import logging
 from dataclasses import asdict, dataclass
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
+from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
 
+from .engine.exits import stop
 from .models import Contact, Delivery, DeliveryEvent, Enrollment
 
 logger = logging.getLogger(__name__)
-
-#: Delivery statuses that have not reached the ESP and can still be withdrawn.
-PENDING_STATUSES = (Delivery.Status.SCHEDULED, Delivery.Status.CLAIMED)
 
 #: What replaces the address where it appears inside free text (ESP error messages).
 ERASED_PLACEHOLDER = "[erased]"
@@ -38,7 +39,7 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-def export_contact(contact):
+def export_contact(contact) -> dict:
     """Everything stored about ``contact`` as a JSON-ready dict (fields, consent, history).
 
     A fixed number of queries whatever the contact's history.
@@ -144,6 +145,7 @@ class ErasureResult:
     memberships_deleted: int = 0
 
     def as_dict(self):
+        """The counts as a plain dict (the management command prints it as JSON)."""
         return asdict(self)
 
 
@@ -152,7 +154,7 @@ def anonymous_label(contact_id):
     return f"Contact #{contact_id} (erased)"
 
 
-def erase_contact(contact, *, user=None, now=None):
+def erase_contact(contact, *, user=None, now=None) -> "ErasureResult":
     """Delete ``contact``'s personal data, keeping anonymous enrollments and deliveries.
 
     Idempotent: erasing a contact that is already gone changes nothing and
@@ -160,10 +162,6 @@ def erase_contact(contact, *, user=None, now=None):
     history under the contact's id, without the address, and the labels of its
     earlier history entries (which Wagtail sets to the address) are replaced.
     """
-    from django.contrib.contenttypes.models import ContentType
-    from wagtail.log_actions import log
-    from wagtail.models import ModelLogEntry
-
     now = now or timezone.now()
     pk = getattr(contact, "pk", contact)
     result = ErasureResult()
@@ -175,18 +173,13 @@ def erase_contact(contact, *, user=None, now=None):
             return result
         emails = {contact.email, contact.email.lower()}
         deliveries = Delivery.objects.filter(contact_id=pk)
-        result.enrollments_exited = Enrollment.objects.filter(
-            contact_id=pk, status=Enrollment.Status.ACTIVE
-        ).update(
-            status=Enrollment.Status.EXITED,
-            exit_reason=Enrollment.ExitReason.ERASED,
-            ended_at=now,
-        )
-        result.deliveries_withdrawn = deliveries.filter(status__in=PENDING_STATUSES).update(
-            status=Delivery.Status.SUPPRESSED,
-            claim_token="",
-            claimed_until=None,
-            last_error="Not sent: the contact was erased.",
+        where = Q(contact_id=pk)
+        result.enrollments_exited, result.deliveries_withdrawn = stop(
+            where,
+            where,
+            reason=Enrollment.ExitReason.ERASED,
+            note="Not sent: the contact was erased.",
+            now=now,
         )
         # Status, times sent and first delivered / opened / clicked / … stay: they
         # carry no personal data and keep the workflow's statistics right.

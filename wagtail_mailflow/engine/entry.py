@@ -7,13 +7,14 @@ enrollment's unique constraints make a second trigger (a double submit, two
 saves, two workers) a no-op.
 """
 
-import itertools
+import datetime
 import logging
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, Exists, F, OuterRef, Value
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
 from django.utils import timezone
 
+from .. import signals
 from ..models import Contact, Delivery, EmailWorkflow, Enrollment, ListMembership
 from .timing import SendingPeriod, due_time
 
@@ -28,7 +29,13 @@ ANALYZE_AFTER = 10_000
 _SMALLEST_ID, _LARGEST_ID = -(2**63), 2**63 - 1
 
 
-def eligible_contacts(workflow, today=None, *, after=None, upto=None):
+def eligible_contacts(
+    workflow: EmailWorkflow,
+    today: datetime.date | None = None,
+    *,
+    after: int | None = None,
+    upto: int | None = None,
+) -> QuerySet:
     """Contacts who may enter ``workflow`` now, whatever their previous entries.
 
     Subscribed to the workflow's list (confirmed where the list uses double
@@ -54,7 +61,7 @@ def eligible_contacts(workflow, today=None, *, after=None, upto=None):
     return contacts
 
 
-def ordered_steps(workflow):
+def ordered_steps(workflow: EmailWorkflow) -> list:
     """The workflow's steps in order (cached on the instance for a batch)."""
     cache = getattr(workflow, "_mailflow_steps", None)
     if cache is None:
@@ -63,7 +70,13 @@ def ordered_steps(workflow):
     return cache
 
 
-def enter(workflow, contact, *, entry_key="", now=None):
+def enter(
+    workflow: EmailWorkflow,
+    contact: Contact,
+    *,
+    entry_key: str = "",
+    now: datetime.datetime | None = None,
+) -> Enrollment | None:
     """Enter one contact into ``workflow``; returns the enrollment, or None if it may not enter.
 
     The enrollment and its first delivery are written in one transaction (the
@@ -98,15 +111,24 @@ def enter(workflow, contact, *, entry_key="", now=None):
             due_at=due,
             created_at=now,
         )
+        signals.workflow_entered.send(
+            sender=EmailWorkflow, workflow=workflow, contact_ids=[contact.pk]
+        )
     if due <= now:
-        from .tasks import wake_on_commit
-
-        wake_on_commit()
+        signals.deliveries_due.send(sender=EmailWorkflow, workflow=workflow)
     logger.info("Contact %s entered workflow %s", contact.pk, workflow.pk)
     return enrollment
 
 
-def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=None, today=None):
+def enter_many(
+    workflow: EmailWorkflow,
+    contacts: QuerySet,
+    *,
+    entry_key: str = "",
+    key_expression=None,
+    now: datetime.datetime | None = None,
+    today: datetime.date | None = None,
+) -> int:
     """Enter every eligible contact of the ``contacts`` queryset; returns how many entered.
 
     Set-based: the contacts are taken in windows of CHUNK_SIZE ids, and each
@@ -174,9 +196,7 @@ def enter_many(workflow, contacts, *, entry_key="", key_expression=None, now=Non
     if entered >= ANALYZE_AFTER:
         _refresh_statistics()
     if entered and due <= now:
-        from .tasks import wake_on_commit
-
-        wake_on_commit()
+        signals.deliveries_due.send(sender=EmailWorkflow, workflow=workflow)
     return entered
 
 
@@ -198,13 +218,6 @@ def _refresh_statistics():
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def batched(iterable, size):
-    """Tuples of up to ``size`` items (itertools.batched is Python 3.12+)."""
-    iterator = iter(iterable)
-    while chunk := tuple(itertools.islice(iterator, size)):
-        yield chunk
-
-
 def _enter_chunk(workflow, first_step, contacts, id_range, due, now):
     """Enroll the ``contacts`` (annotated with ``_entry_key``) and write their first deliveries.
 
@@ -212,6 +225,8 @@ def _enter_chunk(workflow, first_step, contacts, id_range, due, now):
     never built in Python, and SQLite's limit on query variables never splits them.
     """
     ops = connection.ops
+    # The new contacts' ids are read back only when a site listens for entries.
+    listening = signals.workflow_entered.has_listeners(EmailWorkflow)
     enrollments = ops.quote_name(Enrollment._meta.db_table)
     deliveries = ops.quote_name(Delivery._meta.db_table)
     at = ops.adapt_datetimefield_value(now)
@@ -223,9 +238,11 @@ def _enter_chunk(workflow, first_step, contacts, id_range, due, now):
             f"INSERT INTO {enrollments} "
             f"(workflow_id, contact_id, entry_key, status, exit_reason, entered_at) "
             f"SELECT %s, chunk._contact, COALESCE(chunk._entry_key, ''), %s, '', %s "
-            f"FROM ({select}) chunk WHERE 1 = 1 ON CONFLICT DO NOTHING",
+            f"FROM ({select}) chunk WHERE 1 = 1 ON CONFLICT DO NOTHING"
+            + (" RETURNING contact_id" if listening else ""),
             [workflow.pk, Enrollment.Status.ACTIVE, at, *select_params],
         )
+        entered_ids = [row[0] for row in cursor.fetchall()] if listening else []
         # The enrollments this chunk created are the active ones still without a delivery.
         cursor.execute(
             f"INSERT INTO {deliveries} (enrollment_id, step_id, workflow_id, contact_id, status, "
@@ -247,4 +264,8 @@ def _enter_chunk(workflow, first_step, contacts, id_range, due, now):
                 at,
             ],
         )
+        if entered_ids:
+            signals.workflow_entered.send(
+                sender=EmailWorkflow, workflow=workflow, contact_ids=entered_ids
+            )
         return cursor.rowcount

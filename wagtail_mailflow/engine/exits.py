@@ -11,6 +11,7 @@ worker's own ``claimed → sending`` update then matches no row.
 Deliveries already ``sending`` are left alone: they are in the ESP's hands.
 """
 
+import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,16 +20,13 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from .. import signals
 from ..models import Contact, Delivery, Enrollment, ListMembership
 
 logger = logging.getLogger(__name__)
 
 #: Delivery statuses that have not reached the ESP and can still be stopped.
-PENDING_STATUSES = tuple(
-    status
-    for status in ("scheduled", "claimed")
-    if status in {choice.value for choice in Delivery.Status}
-)
+PENDING_STATUSES = (Delivery.Status.SCHEDULED, Delivery.Status.CLAIMED)
 
 #: Ids per UPDATE ... WHERE id IN (...) (SQLite allows 32,766 variables, older builds 999).
 CHUNK_SIZE = 900
@@ -75,24 +73,44 @@ def _contact_id_chunks(contacts):
         yield chunk
 
 
-def _stop(contact_filter, *, exit_reason, delivery_note, now, workflow_filter=None):
-    """Exit active enrollments and suppress pending deliveries matching the filters."""
-    workflow_filter = workflow_filter or Q()
-    enrollments = Enrollment.objects.filter(
-        contact_filter, workflow_filter, status=Enrollment.Status.ACTIVE
-    ).update(status=Enrollment.Status.EXITED, exit_reason=exit_reason, ended_at=now)
-    deliveries = Delivery.objects.filter(
-        contact_filter, workflow_filter, status__in=PENDING_STATUSES
-    ).update(
-        status=Delivery.Status.SUPPRESSED,
-        claim_token="",
-        claimed_until=None,
-        last_error=delivery_note,
-    )
-    return enrollments, deliveries
+def stop(
+    enrollments: Q | None,
+    deliveries: Q | None,
+    *,
+    reason: str,
+    note: str,
+    now: datetime.datetime,
+) -> tuple[int, int]:
+    """Stop contacts: THE way enrollments exit and unsent deliveries are withdrawn.
+
+    Active enrollments matching ``enrollments`` exit with ``reason``; deliveries
+    matching ``deliveries`` that have not reached the ESP become ``suppressed``
+    with ``note`` as their last error, and leave any claim. ``None`` leaves that
+    table alone. Both UPDATEs are conditional, so a second call changes nothing.
+    Returns (enrollments exited, deliveries withdrawn).
+    """
+    exited = withdrawn = 0
+    if enrollments is not None:
+        exited = Enrollment.objects.filter(enrollments, status=Enrollment.Status.ACTIVE).update(
+            status=Enrollment.Status.EXITED, exit_reason=reason, ended_at=now
+        )
+    if deliveries is not None:
+        withdrawn = Delivery.objects.filter(deliveries, status__in=PENDING_STATUSES).update(
+            status=Delivery.Status.SUPPRESSED,
+            claim_token="",
+            claimed_until=None,
+            last_error=note,
+        )
+    return exited, withdrawn
 
 
-def unsubscribe_from_list(contact, contact_list, source="link", *, now=None):
+def unsubscribe_from_list(
+    contact: Contact | int,
+    contact_list: object,
+    source: str = "link",
+    *,
+    now: datetime.datetime | None = None,
+) -> ExitResult:
     """Take ``contact`` off ``contact_list`` and stop the workflows that draw on that list.
 
     The membership is marked left, the contact's active enrollments in the
@@ -106,13 +124,18 @@ def unsubscribe_from_list(contact, contact_list, source="link", *, now=None):
         memberships = ListMembership.objects.filter(
             contact_id=contact_id, contact_list_id=list_id, left_at__isnull=True
         ).update(left_at=now)
-        enrollments, deliveries = _stop(
-            Q(contact_id=contact_id),
-            workflow_filter=Q(workflow__contact_list_id=list_id),
-            exit_reason=Enrollment.ExitReason.UNSUBSCRIBED,
-            delivery_note="Not sent: the contact unsubscribed from the list.",
+        where = Q(contact_id=contact_id, workflow__contact_list_id=list_id)
+        enrollments, deliveries = stop(
+            where,
+            where,
+            reason=Enrollment.ExitReason.UNSUBSCRIBED,
+            note="Not sent: the contact unsubscribed from the list.",
             now=now,
         )
+        if memberships:
+            signals.contact_unsubscribed.send(
+                sender=Contact, contact_id=contact_id, contact_list_id=list_id, source=source
+            )
     if memberships or enrollments or deliveries:
         logger.info(
             "Contact %s unsubscribed from list %s (%s): %d enrollments exited, "
@@ -126,7 +149,9 @@ def unsubscribe_from_list(contact, contact_list, source="link", *, now=None):
     return ExitResult(0, memberships, enrollments, deliveries)
 
 
-def unsubscribe_everywhere(contact, source="link", *, now=None):
+def unsubscribe_everywhere(
+    contact: Contact | int, source: str = "link", *, now: datetime.datetime | None = None
+) -> ExitResult:
     """Unsubscribe ``contact`` from all marketing email: every list, every workflow. Idempotent.
 
     ``unsubscribed_at`` keeps the time of the first request.
@@ -140,12 +165,18 @@ def unsubscribe_everywhere(contact, source="link", *, now=None):
         memberships = ListMembership.objects.filter(
             contact_id=contact_id, left_at__isnull=True
         ).update(left_at=now)
-        enrollments, deliveries = _stop(
-            Q(contact_id=contact_id),
-            exit_reason=Enrollment.ExitReason.UNSUBSCRIBED,
-            delivery_note="Not sent: the contact unsubscribed from all emails.",
+        where = Q(contact_id=contact_id)
+        enrollments, deliveries = stop(
+            where,
+            where,
+            reason=Enrollment.ExitReason.UNSUBSCRIBED,
+            note="Not sent: the contact unsubscribed from all emails.",
             now=now,
         )
+        if contacts:
+            signals.contact_unsubscribed.send(
+                sender=Contact, contact_id=contact_id, contact_list_id=None, source=source
+            )
     if contacts or enrollments or deliveries:
         logger.info(
             "Contact %s unsubscribed from all emails (%s): %d enrollments exited, "
@@ -160,7 +191,7 @@ def unsubscribe_everywhere(contact, source="link", *, now=None):
     return ExitResult(contacts, memberships, enrollments, deliveries)
 
 
-def suppress(contacts, reason, *, now=None):
+def suppress(contacts: object, reason: str, *, now: datetime.datetime | None = None) -> ExitResult:
     """Suppress addresses (a contact, an id, ids or a queryset): nothing is ever sent to them again.
 
     ``suppressed_at`` and ``suppression_reason`` keep the first suppression;
@@ -172,15 +203,23 @@ def suppress(contacts, reason, *, now=None):
     result = ExitResult()
     for ids in _contact_id_chunks(contacts):
         with transaction.atomic():
-            changed = Contact.objects.filter(pk__in=ids, suppressed_at__isnull=True).update(
-                suppressed_at=now, suppression_reason=reason, updated_at=now
-            )
-            enrollments, deliveries = _stop(
-                Q(contact_id__in=ids),
-                exit_reason=Enrollment.ExitReason.SUPPRESSED,
-                delivery_note=f"Not sent: the address is suppressed ({reason.label}).",
+            fresh = Contact.objects.filter(pk__in=ids, suppressed_at__isnull=True)
+            # Which contacts this call suppresses is read only when a site listens.
+            listening = signals.contact_suppressed.has_listeners(Contact)
+            if listening:
+                newly = list(fresh.select_for_update().values_list("pk", flat=True))
+                fresh = Contact.objects.filter(pk__in=newly, suppressed_at__isnull=True)
+            changed = fresh.update(suppressed_at=now, suppression_reason=reason, updated_at=now)
+            where = Q(contact_id__in=ids)
+            enrollments, deliveries = stop(
+                where,
+                where,
+                reason=Enrollment.ExitReason.SUPPRESSED,
+                note=f"Not sent: the address is suppressed ({reason.label}).",
                 now=now,
             )
+            if listening and changed:
+                signals.contact_suppressed.send(sender=Contact, contact_ids=newly, reason=reason)
         result += ExitResult(changed, 0, enrollments, deliveries)
     if result.contacts:
         logger.info("%d contacts suppressed (%s)", result.contacts, reason.value)
@@ -189,7 +228,7 @@ def suppress(contacts, reason, *, now=None):
     return result
 
 
-def record_engagement(contacts, when=None):
+def record_engagement(contacts: object, when: datetime.datetime | None = None) -> int:
     """Set ``last_engaged_at`` to ``when`` where that is later than what is stored.
 
     An older event arriving late (ESPs retry) never moves the date backwards.

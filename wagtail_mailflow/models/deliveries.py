@@ -1,15 +1,16 @@
 """Deliveries (one email of one step to one contact) and what the ESP reported about them."""
 
 import datetime
+from typing import NamedTuple
 
 from django.db import models
 from django.db.models.functions import TruncHour
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
-from .automations import EmailWorkflow, WorkflowStep
 from .contacts import Contact
 from .enrollments import Enrollment
+from .workflows import EmailWorkflow, WorkflowStep
 
 
 class UTCHour(TruncHour):
@@ -154,16 +155,38 @@ class DeliveryEvent(models.Model):
         return f"{self.get_event_type_display()} ({self.esp})"
 
 
+class EspEvent(NamedTuple):
+    """One kind of ESP event: how it is stored, and what the statistics make of it."""
+
+    #: anymail's normalised event type (``AnymailTrackingEvent.event_type``).
+    anymail: str
+    #: The type recorded on the :class:`DeliveryEvent`.
+    type: str
+    #: The delivery field keeping the time of the first such event, or None (not counted).
+    first_field: str | None
+    #: The statistics column the event counts towards, or None.
+    statistic: str | None
+
+
+#: THE ESP event vocabulary: every other table of event types derives from this one.
+#: anymail's types not listed here are recorded as ``other``.
+ESP_EVENTS = (
+    EspEvent("delivered", DeliveryEvent.Type.DELIVERED, "delivered_at", "delivered"),
+    EspEvent("opened", DeliveryEvent.Type.OPENED, "opened_at", "opened"),
+    EspEvent("clicked", DeliveryEvent.Type.CLICKED, "clicked_at", "clicked"),
+    EspEvent("bounced", DeliveryEvent.Type.BOUNCED, "bounced_at", "bounced"),
+    EspEvent("deferred", DeliveryEvent.Type.DEFERRED, None, None),
+    EspEvent("rejected", DeliveryEvent.Type.REJECTED, "rejected_at", "blocked"),
+    EspEvent("complained", DeliveryEvent.Type.COMPLAINED, "complained_at", "spam"),
+    EspEvent("unsubscribed", DeliveryEvent.Type.UNSUBSCRIBED, "unsubscribed_at", "unsubscribed"),
+)
+
+#: anymail's event type → the type recorded.
+EVENT_TYPES = {event.anymail: event.type for event in ESP_EVENTS}
 #: The delivery field holding the time of the first event of each type the statistics count.
-FIRST_EVENT_FIELDS = {
-    DeliveryEvent.Type.DELIVERED: "delivered_at",
-    DeliveryEvent.Type.OPENED: "opened_at",
-    DeliveryEvent.Type.CLICKED: "clicked_at",
-    DeliveryEvent.Type.BOUNCED: "bounced_at",
-    DeliveryEvent.Type.REJECTED: "rejected_at",
-    DeliveryEvent.Type.COMPLAINED: "complained_at",
-    DeliveryEvent.Type.UNSUBSCRIBED: "unsubscribed_at",
-}
+FIRST_EVENT_FIELDS = {event.type: event.first_field for event in ESP_EVENTS if event.first_field}
+#: The statistics column each counted event type counts towards.
+EVENT_STATISTICS = {event.type: event.statistic for event in ESP_EVENTS if event.statistic}
 
 
 class SendingPause(models.Model):

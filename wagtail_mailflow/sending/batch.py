@@ -20,6 +20,7 @@ import logging
 import smtplib
 import socket
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.mail import get_connection
 
@@ -42,11 +43,25 @@ WITHDRAWN = (
 )
 
 
+class Kind(StrEnum):
+    """The outcome of one message (see the module's docstring)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SUPPRESS = "suppress"
+    UNKNOWN = "unknown"
+    PAUSE = "pause"
+    WITHDRAWN = "withdrawn"
+    #: Not attempted: the workflow's sending period was closed (set by the engine).
+    WAIT = "wait"
+
+
 @dataclass(slots=True)
 class Outcome:
     """What happened to one message."""
 
-    kind: str
+    kind: Kind
     message_id: str = ""
     error: str = ""
     retry_after: float | None = None
@@ -79,7 +94,7 @@ def collection_paused():
         gc.enable()
 
 
-def batch_cap(backend_path):
+def batch_cap(backend_path: str) -> int | None:
     """The per-call cap of the ESP behind an EMAIL_BACKEND path, or None."""
     for esp, cap in ESP_BATCH_CAPS.items():
         if f".{esp}." in f".{backend_path}.":
@@ -87,7 +102,7 @@ def batch_cap(backend_path):
     return None
 
 
-def send_batch(messages, connection=None, should_send=None):
+def send_batch(messages: list, connection=None, should_send=None) -> list[Outcome]:
     """Send ``messages`` over one connection; returns one Outcome per message, in order.
 
     After a ``pause`` outcome the remaining messages are not attempted and get
@@ -101,8 +116,8 @@ def send_batch(messages, connection=None, should_send=None):
         connection.open()
     except Exception as exc:  # the connection itself: nothing was sent
         outcome = classify(exc)
-        if outcome.kind == "unknown":
-            outcome.kind = "retry"
+        if outcome.kind == Kind.UNKNOWN:
+            outcome.kind = Kind.RETRY
         return [
             Outcome(outcome.kind, error=outcome.error, retry_after=outcome.retry_after)
             for _message in messages
@@ -110,7 +125,7 @@ def send_batch(messages, connection=None, should_send=None):
     try:
         for index, message in enumerate(messages):
             if should_send is not None and not should_send(index):
-                outcomes.append(Outcome("withdrawn", error=WITHDRAWN))
+                outcomes.append(Outcome(Kind.WITHDRAWN, error=WITHDRAWN))
                 continue
             message.connection = connection
             try:
@@ -119,9 +134,9 @@ def send_batch(messages, connection=None, should_send=None):
                 outcome = classify(exc)
                 logger.warning("Sending to %s failed (%s): %s", message.to, outcome.kind, exc)
                 outcomes.append(outcome)
-                if outcome.kind == "pause":
+                if outcome.kind == Kind.PAUSE:
                     outcomes.extend(
-                        Outcome("pause", error=outcome.error) for _ in messages[index + 1 :]
+                        Outcome(Kind.PAUSE, error=outcome.error) for _ in messages[index + 1 :]
                     )
                     break
                 continue
@@ -139,8 +154,8 @@ def _accepted(message, sent):
     if status is None:
         # A non-anymail backend (SMTP, console, locmem): accepted if it says so.
         if sent == 0:
-            return Outcome("failed", error="The email backend did not send the message.")
-        return Outcome("sent", message_id=_header_message_id(message))
+            return Outcome(Kind.FAILED, error="The email backend did not send the message.")
+        return Outcome(Kind.SENT, message_id=_header_message_id(message))
     recipient = next(iter(status.recipients.values()), None) if status.recipients else None
     recipient_status = recipient.status if recipient else status.status
     if isinstance(recipient_status, set):
@@ -148,18 +163,18 @@ def _accepted(message, sent):
     message_id = (recipient.message_id if recipient else status.message_id) or ""
     if recipient_status in ("rejected", "invalid"):
         return Outcome(
-            "suppress", message_id=str(message_id), error=f"Recipient {recipient_status}"
+            Kind.SUPPRESS, message_id=str(message_id), error=f"Recipient {recipient_status}"
         )
     if recipient_status == "failed":
-        return Outcome("failed", message_id=str(message_id), error="The ESP reported a failure")
-    return Outcome("sent", message_id=str(message_id))
+        return Outcome(Kind.FAILED, message_id=str(message_id), error="The ESP reported a failure")
+    return Outcome(Kind.SENT, message_id=str(message_id))
 
 
 def _header_message_id(message):
     return str(message.extra_headers.get("Message-ID", "")) if message.extra_headers else ""
 
 
-def classify(exc):
+def classify(exc: BaseException) -> Outcome:
     """Map an exception raised while sending to an Outcome kind, with a readable reason."""
     from anymail.exceptions import (
         AnymailAPIError,
@@ -171,36 +186,36 @@ def classify(exc):
 
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
-        return Outcome("suppress", error=error)
+        return Outcome(Kind.SUPPRESS, error=error)
     if isinstance(exc, AnymailUnsupportedFeature | AnymailSerializationError):
-        return Outcome("failed", error=error)  # refused before any request: nothing was sent
+        return Outcome(Kind.FAILED, error=error)  # refused before any request: nothing was sent
     if isinstance(exc, AnymailAPIError):
         requests_kind = _requests_failure(exc)
         if requests_kind:
             return Outcome(requests_kind, error=error)
         code = getattr(exc, "status_code", None)
         if code == 429:
-            return Outcome("retry", error=error, retry_after=_retry_after(exc))
+            return Outcome(Kind.RETRY, error=error, retry_after=_retry_after(exc))
         if code in (401, 403) or _esp_error_code(exc) in ACCOUNT_ERROR_CODES.get(
             (getattr(exc, "esp_name", None) or "").lower(), ()
         ):
-            return Outcome("pause", error=error)
+            return Outcome(Kind.PAUSE, error=error)
         if code is not None and code >= 500:
-            return Outcome("retry", error=error, retry_after=_retry_after(exc))
+            return Outcome(Kind.RETRY, error=error, retry_after=_retry_after(exc))
         if code is not None and 400 <= code < 500:
-            return Outcome("failed", error=error)
-        return Outcome("unknown", error=error)
+            return Outcome(Kind.FAILED, error=error)
+        return Outcome(Kind.UNKNOWN, error=error)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return Outcome("suppress", error=error)
+        return Outcome(Kind.SUPPRESS, error=error)
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return Outcome("pause", error=error)
+        return Outcome(Kind.PAUSE, error=error)
     if isinstance(exc, smtplib.SMTPConnectError | ConnectionRefusedError | socket.gaierror):
-        return Outcome("retry", error=error)
+        return Outcome(Kind.RETRY, error=error)
     if isinstance(exc, smtplib.SMTPResponseException):
-        return Outcome("retry" if 400 <= exc.smtp_code < 500 else "failed", error=error)
+        return Outcome(Kind.RETRY if 400 <= exc.smtp_code < 500 else Kind.FAILED, error=error)
     if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError | socket.timeout):
-        return Outcome("unknown", error=error)
-    return Outcome("unknown", error=error)
+        return Outcome(Kind.UNKNOWN, error=error)
+    return Outcome(Kind.UNKNOWN, error=error)
 
 
 def _requests_failure(exc):
@@ -213,17 +228,17 @@ def _requests_failure(exc):
         # The ESP answered (anymail's errors are requests.HTTPError): its status decides.
         return None
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "retry"
+        return Kind.RETRY
     if isinstance(exc, requests.exceptions.ConnectionError):
         # anymail re-raises requests' error as its own, the original as the cause.
         text = f"{exc!r} {exc.__cause__!r}"
         if "NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text:
-            return "retry"
-        return "unknown"
+            return Kind.RETRY
+        return Kind.UNKNOWN
     if isinstance(exc, requests.exceptions.Timeout):
-        return "unknown"
+        return Kind.UNKNOWN
     if isinstance(exc, requests.exceptions.RequestException):
-        return "unknown"
+        return Kind.UNKNOWN
     return None
 
 

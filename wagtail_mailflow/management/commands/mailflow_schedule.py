@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from wagtail_mailflow.engine.tasks import ensure_schedules
+from wagtail_mailflow.tasks import ensure_schedules
 
 
 class Command(BaseCommand):

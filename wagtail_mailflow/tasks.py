@@ -1,0 +1,112 @@
+"""The django-q2 edge: the tasks it runs, the wake-ups it queues and the schedules it keeps.
+
+The only module that imports django-q2. Tasks take no objects, are idempotent,
+and only wake the engine: the deliveries table is the source of truth, so a
+lost task is made up for by the once-a-minute sweep, and a repeated one finds
+nothing left to claim.
+"""
+
+import logging
+import time
+
+from django.db import transaction
+from django_q.conf import Conf
+from django_q.models import Schedule
+from django_q.tasks import async_task
+
+from .engine.dispatch import run_due
+from .engine.scans import run_scans
+from .contact_import.jobs import run_job
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_TASK = "wagtail_mailflow.tasks.dispatch"
+SCAN_TASK = "wagtail_mailflow.tasks.scan"
+IMPORT_TASK = "wagtail_mailflow.tasks.run_import"
+DISPATCH_SCHEDULE = "wagtail-mailflow: send due emails"
+SCAN_SCHEDULE = "wagtail-mailflow: date, birthday and reactivation scans"
+GROUP = "wagtail-mailflow"
+
+
+def dispatch() -> dict[str, int]:
+    """Send everything that is due (the sweep, and the wake-up after an entry).
+
+    django-q2 stops a task that outlives Q_CLUSTER's ``timeout`` wherever it is,
+    mid-batch: that batch would end ``unknown``, most of it never sent. So no batch
+    starts after half the timeout; a fresh task is queued for what is left.
+    """
+    totals = {"sent": 0, "skipped": 0, "failed": 0}
+    deadline = time.monotonic() + Conf.TIMEOUT / 2 if Conf.TIMEOUT else None
+    while True:
+        stats = run_due(max_batches=None if deadline is None else 1)
+        for name in totals:
+            totals[name] += getattr(stats, name)
+        if deadline is None or stats.paused or not stats.batches:
+            return totals
+        if time.monotonic() >= deadline:
+            wake()
+            return totals
+
+
+def scan() -> int:
+    """Enter contacts into date, birthday and reactivation workflows, then send what is due."""
+    entered = run_scans()
+    dispatch()
+    return entered
+
+
+def run_import(job_pk: int):
+    """Run a queued contact import (idempotent: a finished job stays as it is)."""
+    return run_job(job_pk)
+
+
+def wake() -> None:
+    """Queue a dispatch task now."""
+    try:
+        async_task(DISPATCH_TASK, task_name="mailflow-wake", group=GROUP)
+    except Exception:  # the sweep makes up for a wake-up that could not be queued
+        logger.exception("Could not queue the dispatch task; the next sweep will send it")
+
+
+def wake_on_commit() -> None:
+    """Queue a dispatch task once the current transaction commits (at once outside one).
+
+    Several entries in one transaction queue a single wake-up; a rollback queues none.
+    """
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        wake()
+        return
+    if any(entry[1] is wake for entry in conn.run_on_commit):
+        return
+    transaction.on_commit(wake)
+
+
+def queue_import_on_commit(job_pk: int) -> None:
+    """Queue a contact import task once the current transaction commits."""
+
+    def enqueue():
+        async_task(IMPORT_TASK, job_pk, task_name=f"mailflow-import-{job_pk}", group=GROUP)
+
+    transaction.on_commit(enqueue)
+
+
+def ensure_schedules() -> list[tuple[str, bool]]:
+    """Create or update the every-minute schedules (idempotent: safe to run at every deploy).
+
+    Schedules are found by name, so a site's schedules stored under an older task
+    path are rewritten to the current one.
+    """
+    created = []
+    for name, func in ((DISPATCH_SCHEDULE, DISPATCH_TASK), (SCAN_SCHEDULE, SCAN_TASK)):
+        _schedule, was_created = Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": 1,
+                "repeats": -1,
+            },
+        )
+        created.append((name, was_created))
+    return created
