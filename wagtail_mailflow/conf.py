@@ -89,7 +89,7 @@ def base_url():
 
 
 def is_site_language(code: str | None) -> bool:
-    """Whether ``code`` (or its base language, "pt" for "pt-br") is one of ``settings.LANGUAGES``."""
+    """Whether ``code`` (or its base, "pt" for "pt-br") is one of ``settings.LANGUAGES``."""
     if not code:
         return False
     codes = {c for c, _name in django_settings.LANGUAGES}

@@ -141,8 +141,10 @@ def _parse_confirmation(value):
 
 
 def read_confirm_token(token: str, max_age: float | None = None) -> ConfirmationRef:
-    """The :class:`ConfirmationRef` of a token; ``InvalidConfirmToken`` if forged, ``ExpiredToken``
-    if older than ``max_age`` seconds (default ``WAGTAIL_MAILFLOW_CONFIRM_MAX_AGE``)."""
+    """The :class:`ConfirmationRef` of a token; raise ``InvalidConfirmToken`` or ``ExpiredToken``.
+
+    ``max_age`` is in seconds (default ``WAGTAIL_MAILFLOW_CONFIRM_MAX_AGE``).
+    """
     max_age = conf.get("CONFIRM_MAX_AGE") if max_age is None else max_age
     confirm_signer = signer(CONFIRM_SALT, timestamped=True)
     try:

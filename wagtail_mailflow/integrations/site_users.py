@@ -1,4 +1,4 @@
-"""Site users as contacts: registrations create (and may subscribe) contacts, saves keep them in sync.
+"""Site users as contacts: registrations create (and may subscribe) contacts, saves sync them.
 
 Configured by ``WAGTAIL_MAILFLOW_USER_SYNC`` (see ``docs/site-users.md``)::
 

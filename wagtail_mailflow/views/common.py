@@ -19,8 +19,7 @@ def mask_email(email: str) -> str:
 
 
 def private(response: HttpResponse, *, token_url: bool = False) -> HttpResponse:
-    """Keep a public page out of caches and search engines (and referrers when its URL holds a
-    token)."""
+    """Keep a public page out of caches, search engines and, with a token URL, referrers."""
     response["Cache-Control"] = "no-store, private"
     response["X-Robots-Tag"] = "noindex, nofollow"
     if token_url:
