@@ -190,7 +190,7 @@ def timed(function, repeat):
 def explain(workflow, start, end):
     from django.db import connection
 
-    from wagtail_mailflow.admin import statistics
+    from wagtail_mailflow import statistics
 
     captured = []
     with connection.execute_wrapper(
@@ -255,7 +255,7 @@ def main():
     from django.urls import reverse
     from django.utils import timezone
 
-    from wagtail_mailflow.admin import statistics
+    from wagtail_mailflow import statistics
     from wagtail_mailflow.models import EmailWorkflow
 
     print(f"machine: {machine()}")

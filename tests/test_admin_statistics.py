@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from wagtail_mailflow.admin.statistics import workflow_statistics
+from wagtail_mailflow.statistics import workflow_statistics
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment
 from wagtail_mailflow.sending.tracking import mark_first_event
 
@@ -102,7 +102,7 @@ def figures_workflow():
 def stats_url(workflow, **params):
     from urllib.parse import urlencode
 
-    url = reverse("mailflow_workflow_statistics", args=[workflow.pk])
+    url = reverse("mailflow_workflows:statistics", args=[workflow.pk])
     return f"{url}?{urlencode(params, doseq=True)}" if params else url
 
 

@@ -73,6 +73,6 @@ def test_statistics_are_among_the_actions_of_a_started_workflow(admin_client):
     active = make_workflow(status=EmailWorkflow.Status.ACTIVE)
     draft = make_workflow(title="Draft one")
     content = admin_client.get(url("index")).content.decode()
-    statistics = reverse("mailflow_workflow_statistics", args=[active.pk])
+    statistics = reverse("mailflow_workflows:statistics", args=[active.pk])
     assert f'href="{statistics}"' in content
-    assert reverse("mailflow_workflow_statistics", args=[draft.pk]) not in content
+    assert reverse("mailflow_workflows:statistics", args=[draft.pk]) not in content

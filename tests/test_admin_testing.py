@@ -39,11 +39,11 @@ def fresh_render_cache():
 
 
 def send_url(workflow):
-    return reverse("mailflow_workflow_test_send", args=[workflow.pk])
+    return reverse("mailflow_workflows:test_send", args=[workflow.pk])
 
 
 def dry_url(workflow):
-    return reverse("mailflow_workflow_dry_run", args=[workflow.pk])
+    return reverse("mailflow_workflows:dry_run", args=[workflow.pk])
 
 
 # -- send a test -----------------------------------------------------------------

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from wagtail import hooks
 
-from wagtail_mailflow.admin.workflows import SCENARIO_CARDS
+from wagtail_mailflow.admin.workflows.editor import SCENARIO_CARDS
 from wagtail_mailflow.rendering.blocks import ColumnContentBlock, EmailBodyBlock
 from wagtail_mailflow.viewsets import MailflowViewSetGroup
 

@@ -15,7 +15,7 @@ from .admin.contacts import (
 from .admin.deliveries import delivery_viewset
 from .admin.imports import contact_import_viewset
 from .admin.templates import email_template_viewset
-from .admin.workflows import workflow_viewset
+from .admin.workflows.viewset import workflow_viewset
 
 __all__ = [
     "MailflowViewSetGroup",

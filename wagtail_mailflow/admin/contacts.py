@@ -24,7 +24,6 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
@@ -538,8 +537,8 @@ class ContactViewSet(ModelViewSet):
         ]
 
 
-@hooks.register("register_log_actions")
 def register_contact_log_actions(actions):
+    """``register_log_actions`` hook: what the contact pages write to Wagtail's history."""
     actions.register_action(
         ERASE_ACTION, _("Erase contact"), _("Contact erased (personal data removed)")
     )

@@ -1,12 +1,15 @@
 """Sent emails: a read-only, filterable listing of deliveries and the message as it was sent.
 
 Deliveries are written by the engine only: the listing has no add, edit, copy
-or delete views, and its permission policy grants nothing but "view", so
-Wagtail shows no buttons for them either.
+or delete views, and its registered permission policy (``policies.ViewOnlyPermissionPolicy``)
+grants nothing but "view", so Wagtail shows no buttons for them either.
 """
 
 import django_filters
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,32 +17,11 @@ from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
 from wagtail.admin.views.generic.models import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies import ModelPermissionPolicy
 
 from .. import rendering
 from ..models import Delivery, EmailWorkflow, WorkflowStep
 from ..unsubscribe import unsubscribe_url
 from . import policies
-
-
-class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
-    """Model permissions, except that nobody may add, change or delete (the engine writes)."""
-
-    def user_has_permission(self, user, action):
-        return action == "view" and super().user_has_permission(user, action)
-
-    def user_has_any_permission(self, user, actions):
-        return super().user_has_any_permission(user, [a for a in actions if a == "view"])
-
-    def user_has_permission_for_instance(self, user, action, instance):
-        return self.user_has_permission(user, action)
-
-    def user_has_any_permission_for_instance(self, user, actions, instance):
-        return self.user_has_any_permission(user, actions)
-
-
-delivery_permission_policy = ViewOnlyPermissionPolicy(Delivery)
-policies.register(Delivery, delivery_permission_policy)
 
 
 class StepChoiceField(django_filters.fields.ModelChoiceField):
@@ -131,8 +113,6 @@ class DeliveryInspectView(InspectView):
     template_name = "wagtail_mailflow/admin/deliveries/inspect.html"
 
     def get_object(self, queryset=None):
-        from django.shortcuts import get_object_or_404
-
         return get_object_or_404(
             Delivery.objects.select_related(
                 "contact", "workflow", "step__template", "step__template_revision"
@@ -196,7 +176,8 @@ class DeliveryViewSet(ModelViewSet):
 
     @property
     def permission_policy(self):
-        return delivery_permission_policy
+        # Registered from wagtail_hooks as a view-only policy.
+        return policies.policy_for(Delivery)
 
     def get_common_view_kwargs(self, **kwargs):
         view_kwargs = super().get_common_view_kwargs(**kwargs)
@@ -215,9 +196,6 @@ class DeliveryViewSet(ModelViewSet):
         ]
 
     def get_permissions_to_register(self):
-        from django.contrib.auth.models import Permission
-        from django.contrib.contenttypes.models import ContentType
-
         content_type = ContentType.objects.get_for_model(Delivery, for_concrete_model=False)
         return Permission.objects.filter(content_type=content_type, codename="view_delivery")
 

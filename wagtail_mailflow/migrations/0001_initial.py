@@ -9,7 +9,7 @@ import modelsearch.index
 import wagtail.fields
 import wagtail.models.preview
 import wagtail_mailflow.conf
-import wagtail_mailflow.models.automations
+import wagtail_mailflow.models.workflows
 import wagtail_mailflow.models.contacts
 import wagtail_mailflow.models.deliveries
 from django.conf import settings
@@ -233,8 +233,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('title', models.CharField(help_text='Internal name.', max_length=255, verbose_name='title')),
-                ('language', models.CharField(default=wagtail_mailflow.conf.default_language, help_text="Language the emails' built-in texts and formats use.", max_length=12, validators=[wagtail_mailflow.models.automations.validate_language], verbose_name='language')),
-                ('timezone', models.CharField(default=wagtail_mailflow.conf.default_timezone, help_text='Timezone of the sending period and of calendar delays.', max_length=63, validators=[wagtail_mailflow.models.automations.validate_timezone], verbose_name='timezone')),
+                ('language', models.CharField(default=wagtail_mailflow.conf.default_language, help_text="Language the emails' built-in texts and formats use.", max_length=12, validators=[wagtail_mailflow.models.workflows.validate_language], verbose_name='language')),
+                ('timezone', models.CharField(default=wagtail_mailflow.conf.default_timezone, help_text='Timezone of the sending period and of calendar delays.', max_length=63, validators=[wagtail_mailflow.models.workflows.validate_timezone], verbose_name='timezone')),
                 ('scenario', models.CharField(choices=[('welcome', 'Welcome'), ('property_update', 'Contact update'), ('date', 'Date'), ('birthday', 'Birthday'), ('reactivation', 'Reactivation')], default='welcome', max_length=20, verbose_name='scenario')),
                 ('trigger_conditions', models.JSONField(blank=True, default=dict, help_text='Contact update: the condition that must become true.', verbose_name='trigger condition')),
                 ('date_mode', models.CharField(choices=[('fixed', 'On a fixed date and time'), ('relative', 'Relative to a date property of each contact')], default='relative', max_length=10, verbose_name='date mode')),

@@ -1,6 +1,5 @@
 """The data model: one module per concept."""
 
-from .automations import EmailWorkflow, LifecycleError, WorkflowStep  # noqa: F401
 from .contacts import (  # noqa: F401
     Contact,
     ContactList,
@@ -16,3 +15,14 @@ from .enrollments import Enrollment  # noqa: F401
 from .imports import ContactImport  # noqa: F401
 from .signups import SignupFieldMapping  # noqa: F401
 from .templates import EmailTemplate  # noqa: F401
+from .workflows import (  # noqa: F401
+    TRANSITIONS,
+    ActivationBlocked,
+    ActivationProblem,
+    EmailWorkflow,
+    LifecycleError,
+    WorkflowAction,
+    WorkflowSection,
+    WorkflowStatus,
+    WorkflowStep,
+)

@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
-from .automations import EmailWorkflow
 from .contacts import Contact
+from .workflows import EmailWorkflow
 
 
 class Enrollment(models.Model):

@@ -1,163 +1,26 @@
-"""Trying a workflow out: send one of its emails to yourself, and a dry run of its timeline.
-
-Neither writes to the deliveries or enrollments: a test email goes straight
-through Django's email API, and a dry run only reads (eligibility, timing,
-rendering) and shows what would happen.
-"""
+"""A dry run of a workflow: when each email would go out and what it would say, for a
+contact or the members of a test list. It only reads (eligibility, timing, rendering)."""
 
 import dataclasses
 import datetime
-import logging
 import zoneinfo
 
 from django import forms
-from django.contrib import messages
-from django.shortcuts import redirect
-from django.urls import path
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .. import conf, rendering
-from ..engine.entry import eligible_contacts
-from ..engine.timing import SendingPeriod, add_delay, due_time
-from ..models import Contact, ContactList, EmailWorkflow, Enrollment, ListMembership
-from ..sending.messages import DELIVERY_METADATA_KEY, build_message
-from ..unsubscribe import unsubscribe_url
-from .statistics import WorkflowToolView
-
-logger = logging.getLogger(__name__)
+from ... import rendering
+from ...engine.entry import eligible_contacts
+from ...engine.timing import SendingPeriod, add_delay, due_time
+from ...models import Contact, ContactList, EmailWorkflow, Enrollment, ListMembership
+from ...unsubscribe import unsubscribe_url
+from .tools import WorkflowToolView, compiled_email, ordered_steps
 
 #: How many members of a test list a dry run lists.
 MAX_DRY_RUN_CONTACTS = 200
 #: How many contacts an email search proposes.
 MAX_MATCHES = 20
-
-
-def compiled_email(step, workflow):
-    """The compiled email a test or dry run uses, and which version of the template it is.
-
-    An active (locked, stopped, archived) workflow sends the revision frozen at
-    activation; a draft sends whatever its template's latest revision is then.
-    """
-    language = workflow.language
-    if workflow.status != EmailWorkflow.Status.DRAFT and step.template_revision_id:
-        return (
-            rendering.compile_revision(step.template_revision_id, language),
-            _("the template revision frozen when the workflow was activated"),
-        )
-    template = step.template
-    if template.latest_revision_id:
-        return (
-            rendering.compile_revision(template.latest_revision_id, language),
-            _("the template's latest revision"),
-        )
-    return rendering.compile_template(template, language), _("the template as saved")
-
-
-def ordered_steps(workflow):
-    return list(workflow.steps.select_related("template").order_by("sort_order", "pk"))
-
-
-# -- send a test -----------------------------------------------------------------
-
-
-class TestSendForm(forms.Form):
-    step = forms.TypedChoiceField(label=gettext_lazy("Email"), coerce=int)
-
-    def __init__(self, *args, steps, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["step"].choices = [
-            (step.pk, f"{position}. {step.template} ({step.describe_delay()})")
-            for position, step in enumerate(steps, start=1)
-        ]
-        self.fields["step"].error_messages["invalid_choice"] = _(
-            "Choose one of this workflow's emails."
-        )
-
-
-def send_test(step, workflow, to):
-    """Send ``step``'s email to ``to`` with sample contact data, subject prefixed "[Test]"."""
-    compiled, _version = compiled_email(step, workflow)
-    base = conf.base_url()
-    rendered = compiled.render(rendering.sample_values(), f"{base}/#unsubscribe-test")
-    rendered = dataclasses.replace(
-        rendered, subject=_("[Test] %(subject)s") % {"subject": rendered.subject}
-    )
-    message = build_message(
-        rendered,
-        to=to,
-        delivery_id="",
-        workflow_id=workflow.pk,
-        unsubscribe_url=f"{base}/#unsubscribe-test",
-    )
-    # Not a delivery: nothing for tracking to tie events to, and no working unsubscribe link.
-    message.metadata.pop(DELIVERY_METADATA_KEY, None)
-    message.metadata["mailflow_test"] = "1"
-    message.extra_headers.pop("List-Unsubscribe", None)
-    message.extra_headers.pop("List-Unsubscribe-Post", None)
-    message.send(fail_silently=False)
-    return message
-
-
-class TestSendView(WorkflowToolView):
-    """Send one email of the workflow to the editor's own address, with sample data."""
-
-    tool = "test_send"
-    permission_action = "change"
-    template_name = "wagtail_mailflow/admin/testing/test_send.html"
-    page_title = gettext_lazy("Send a test")
-    http_method_names = ["get", "post"]
-
-    def get_form(self):
-        steps = ordered_steps(self.workflow)
-        self.steps = {step.pk: step for step in steps}
-        data = self.request.POST if self.request.method == "POST" else None
-        return TestSendForm(data, steps=steps)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.setdefault("form", self.get_form())
-        context["recipient"] = (self.request.user.email or "").strip()
-        context["uses_frozen"] = self.workflow.status != EmailWorkflow.Status.DRAFT
-        return context
-
-    def post(self, request, *args, **kwargs):
-        form = self.get_form()
-        recipient = (request.user.email or "").strip()
-        if not recipient:
-            messages.error(
-                request,
-                _(
-                    "Your account has no email address, so there is nowhere to send the test. "
-                    "Add one in your account settings first."
-                ),
-            )
-            return self.render_to_response(self.get_context_data(form=form), status=400)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form), status=400)
-        step = self.steps[form.cleaned_data["step"]]
-        try:
-            send_test(step, self.workflow, recipient)
-        except (rendering.TemplateError, ValueError) as exc:
-            messages.error(request, _("The email cannot be rendered: %(error)s") % {"error": exc})
-            return self.render_to_response(self.get_context_data(form=form), status=400)
-        except Exception as exc:  # any backend or ESP failure is the editor's to see
-            logger.warning("Test email of workflow %s failed: %s", self.workflow.pk, exc)
-            messages.error(
-                request,
-                _("The test email could not be sent: %(error)s") % {"error": exc},
-            )
-            return self.render_to_response(self.get_context_data(form=form), status=502)
-        messages.success(
-            request,
-            _("Test of “%(email)s” sent to %(address)s.")
-            % {"email": step.template, "address": recipient},
-        )
-        return redirect("mailflow_workflow_test_send", self.workflow.pk)
-
-
-# -- dry run ---------------------------------------------------------------------
 
 
 class DryRunForm(forms.Form):
@@ -292,8 +155,6 @@ def ineligibility_reasons(workflow, contact, membership):
 
 
 def _date(value):
-    from django.utils import formats
-
     return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
 
 
@@ -310,7 +171,7 @@ class DryRunView(WorkflowToolView):
     """The timeline and content of a workflow for a contact or a test list; nothing is written."""
 
     tool = "dry_run"
-    template_name = "wagtail_mailflow/admin/testing/dry_run.html"
+    template_name = "wagtail_mailflow/admin/workflows/dry_run.html"
     page_title = gettext_lazy("Dry run")
 
     def get_context_data(self, **kwargs):
@@ -385,17 +246,3 @@ class DryRunView(WorkflowToolView):
                         result.emails.append({"step": step, "error": str(exc)})
             results.append(result)
         return results
-
-
-urlpatterns = [
-    path(
-        "mailflow/workflows/<int:pk>/test-send/",
-        TestSendView.as_view(),
-        name="mailflow_workflow_test_send",
-    ),
-    path(
-        "mailflow/workflows/<int:pk>/dry-run/",
-        DryRunView.as_view(),
-        name="mailflow_workflow_dry_run",
-    ),
-]

@@ -1,41 +1,37 @@
-"""Lifecycle actions on workflows in the admin: review and activate, lock, stop, archive,
-restore, duplicate, bulk archive; their permissions and their history log entries.
+"""Lifecycle actions on workflows in the admin: activate, lock, stop, archive, restore,
+duplicate, bulk archive, and their history log entries.
 
 Every action is a POST (with CSRF) to its own URL; a GET shows the Wagtail
-confirmation page for it. The model methods are the referee: a status that
-changed in the meantime comes back as a ``LifecycleError`` shown as a message.
+confirmation page for it. Which action applies to which status is the model's
+``TRANSITIONS`` table; the model methods are the referee: a status that changed
+in the meantime comes back as a ``LifecycleError`` shown as a message.
 """
 
 from django import forms
-from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
 from django.utils.functional import cached_property, classproperty
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django.views.defaults import permission_denied
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.views.bulk_action import BulkAction
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.log_actions import log
 
-from ..models import EmailWorkflow, LifecycleError
-from . import policies
+from ...models import (
+    TRANSITIONS,
+    ActivationBlocked,
+    EmailWorkflow,
+    LifecycleError,
+    WorkflowAction,
+)
+from .links import index_url, workflow_url
+from .permissions import DUPLICATE, available, can, forbidden, workflow_policy
 
 Status = EmailWorkflow.Status
-
-#: The statuses each action starts from. Drafts are activated from the review page.
-ACTION_STATUSES = {
-    "activate": {Status.DRAFT, Status.LOCKED, Status.STOPPED},
-    "lock": {Status.ACTIVE},
-    "stop": {Status.ACTIVE, Status.LOCKED},
-    "archive": {Status.ACTIVE, Status.LOCKED, Status.STOPPED},
-    "unarchive": {Status.ARCHIVED},
-    "delete": {Status.ARCHIVED},
-}
+Action = WorkflowAction
 
 #: Log action types written to Wagtail's history: (type, label, past-tense message).
 LOG_ACTIONS = [
@@ -54,43 +50,14 @@ def register_workflow_log_actions(actions):
         actions.register_action(action, label, message)
 
 
-def permission_policy():
-    return policies.policy_for(EmailWorkflow)
-
-
-def can(user, action):
-    """Whether ``user`` may perform a lifecycle ``action`` (Wagtail permissions)."""
-    policy = permission_policy()
-    if action == "duplicate":
-        return policy.user_has_permission(user, "add")
-    if action == "delete":
-        return policy.user_has_permission(user, "activate") and policy.user_has_permission(
-            user, "delete"
-        )
-    return policy.user_has_permission(user, "activate") and policy.user_has_permission(
-        user, "change"
-    )
-
-
-def available(workflow, action):
-    """Whether the workflow's status allows ``action``."""
-    if action == "duplicate":
-        return True
-    return workflow.status in ACTION_STATUSES[action]
-
-
-def workflow_url(name, workflow):
-    return reverse(f"mailflow_workflows:{name}", args=[quote(workflow.pk)])
-
-
-def forbidden(request):
-    """A real 403 (Wagtail's admin would turn a raised PermissionDenied into a redirect)."""
-    return permission_denied(request, PermissionDenied())
-
-
 def lifecycle_message(exc):
     """The readable text of a LifecycleError / ValidationError."""
     return " ".join(str(m) for m in exc.messages)
+
+
+def stops_first(workflow):
+    """Whether archiving ``workflow`` stops it first (it is active or locked)."""
+    return workflow.status in TRANSITIONS[Action.STOP].sources
 
 
 class WorkflowObjectMixin:
@@ -113,7 +80,7 @@ class WorkflowObjectMixin:
 
     def get_breadcrumbs_items(self):
         return [
-            {"url": reverse("mailflow_workflows:index"), "label": _("Email workflows")},
+            {"url": index_url(), "label": _("Email workflows")},
             {"url": workflow_url("inspect", self.object), "label": str(self.object)},
             {"url": "", "label": self.get_page_title()},
         ]
@@ -169,6 +136,8 @@ class ConfirmActionView(WorkflowObjectMixin, WagtailAdminTemplateMixin, Template
     def post(self, request, *args, **kwargs):
         try:
             self.perform()
+        except ActivationBlocked:
+            raise
         except (LifecycleError, ValidationError) as exc:
             messages.error(request, lifecycle_message(exc))
             return redirect(self.back_url())
@@ -185,7 +154,7 @@ class ConfirmActionView(WorkflowObjectMixin, WagtailAdminTemplateMixin, Template
 class ActivateView(ConfirmActionView):
     """Activate a draft (checked, templates frozen), unlock a locked one, resume a stopped one."""
 
-    action = "activate"
+    action = Action.ACTIVATE
     page_title = _("Activate")
     past_participle = _("activated")
     button_label = _("Yes, activate")
@@ -215,19 +184,19 @@ class ActivateView(ConfirmActionView):
         )
 
     def post(self, request, *args, **kwargs):
-        if self.object.status == Status.DRAFT:
-            problems = self.object.activation_errors()
-            if problems:
-                messages.error(
-                    request,
-                    _("The workflow cannot be activated yet; fix the problems listed below."),
-                )
-                return redirect(workflow_url("review", self.object))
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except ActivationBlocked:
+            # The review page lists the problems, each with the link that fixes it.
+            messages.error(
+                request,
+                _("The workflow cannot be activated yet; fix the problems listed below."),
+            )
+            return redirect(workflow_url("review", self.object))
 
 
 class LockView(ConfirmActionView):
-    action = "lock"
+    action = Action.LOCK
     page_title = _("Lock")
     past_participle = _("locked")
     button_label = _("Yes, lock")
@@ -242,7 +211,7 @@ class LockView(ConfirmActionView):
 
 
 class StopView(ConfirmActionView):
-    action = "stop"
+    action = Action.STOP
     page_title = _("Stop")
     past_participle = _("stopped")
     button_label = _("Yes, stop")
@@ -261,7 +230,7 @@ class StopView(ConfirmActionView):
 
 def archive_workflow(workflow, user):
     """Archive, stopping first when active or locked; logs both steps."""
-    stopping = workflow.status in (Status.ACTIVE, Status.LOCKED)
+    stopping = stops_first(workflow)
     workflow.archive(stop_first=True)
     if stopping:
         log(workflow, "wagtail_mailflow.stop", user=user, data={"before_archive": True})
@@ -270,7 +239,7 @@ def archive_workflow(workflow, user):
 
 
 class ArchiveView(ConfirmActionView):
-    action = "archive"
+    action = Action.ARCHIVE
     page_title = _("Archive")
     past_participle = _("archived")
     button_label = _("Yes, archive")
@@ -278,7 +247,7 @@ class ArchiveView(ConfirmActionView):
     success_message = _("Workflow '%(title)s' is archived.")
 
     def get_confirmation(self):
-        if self.object.status in (Status.ACTIVE, Status.LOCKED):
+        if stops_first(self.object):
             return _(
                 "This workflow is %(status)s: it will be stopped, then archived. No email "
                 "will be sent from it any more."
@@ -287,18 +256,18 @@ class ArchiveView(ConfirmActionView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["stops_first"] = self.object.status in (Status.ACTIVE, Status.LOCKED)
+        context["stops_first"] = stops_first(self.object)
         return context
 
     def perform(self):
         archive_workflow(self.object, self.request.user)
 
     def get_success_url(self):
-        return reverse("mailflow_workflows:index") + "?status=archived"
+        return index_url() + "?status=archived"
 
 
 class UnarchiveView(ConfirmActionView):
-    action = "unarchive"
+    action = Action.UNARCHIVE
     page_title = _("Restore")
     past_participle = _("restored")
     button_label = _("Yes, restore")
@@ -335,7 +304,7 @@ class DuplicateForm(forms.Form):
 class DuplicateView(WorkflowObjectMixin, WagtailAdminTemplateMixin, TemplateView):
     """Asks the new name (and whether to copy the templates), then opens the draft copy."""
 
-    action = "duplicate"
+    action = DUPLICATE
     page_title = _("Duplicate")
     header_icon = "copy"
     template_name = "wagtail_mailflow/admin/workflows/duplicate.html"
@@ -396,7 +365,7 @@ class ArchiveBulkAction(BulkAction):
         return [EmailWorkflow]
 
     def dispatch(self, request, *args, **kwargs):
-        if not can(request.user, "archive"):
+        if not can(request.user, Action.ARCHIVE):
             return forbidden(request)
         return super().dispatch(request, *args, **kwargs)
 
@@ -407,13 +376,13 @@ class ArchiveBulkAction(BulkAction):
         return super().get_queryset(model, object_ids)
 
     def check_perm(self, obj):
-        return available(obj, "archive")
+        return available(obj, Action.ARCHIVE)
 
     def object_context(self, obj):
         return {
             "item": obj,
             "edit_url": workflow_url("inspect", obj),
-            "stops_first": obj.status in (Status.ACTIVE, Status.LOCKED),
+            "stops_first": stops_first(obj),
         }
 
     def get_context_data(self, **kwargs):
@@ -443,4 +412,4 @@ class ArchiveBulkAction(BulkAction):
 
     @cached_property
     def permission_policy(self):
-        return permission_policy()
+        return workflow_policy()
