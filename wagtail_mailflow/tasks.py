@@ -14,9 +14,9 @@ from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
+from .contact_import.jobs import run_job
 from .engine.dispatch import run_due
 from .engine.scans import run_scans
-from .contact_import.jobs import run_job
 
 logger = logging.getLogger(__name__)
 
