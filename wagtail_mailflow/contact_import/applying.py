@@ -1,4 +1,4 @@
-"""Applying an import: its rules (update, never duplicate; skip who left), chunk by chunk."""
+"""Applying an import: its rules (update, never duplicate; skip who left), chunk by chunk.
 
 Triggers fire set-based through the engine's trigger rules, the same as the
 Python API's: contacts that changed enter the contact-update workflows whose
