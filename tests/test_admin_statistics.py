@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from wagtail_mailflow.statistics import workflow_statistics
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment
 from wagtail_mailflow.sending.tracking import mark_first_event
+from wagtail_mailflow.statistics import workflow_statistics
 
 from .engine_helpers import active_workflow
 

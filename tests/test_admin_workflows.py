@@ -18,6 +18,7 @@ from wagtail_mailflow.models import (
     Segment,
     WorkflowStep,
 )
+from wagtail_mailflow.viewsets import email_template_viewset
 
 from .factories import ContactFactory
 from .test_lifecycle import make_template, make_workflow
@@ -444,6 +445,69 @@ def test_review_lists_activation_problems_with_links_and_activation_is_refused(a
     assert "cannot be activated yet" in response.content.decode()
     assert status_of(workflow) == Status.DRAFT
     assert not ModelLogEntry.objects.filter(action="wagtail_mailflow.activate").exists()
+
+
+def test_review_links_each_problem_to_the_section_or_template_that_fixes_it(admin_client):
+    template = make_template("Shared")
+    workflow = EmailWorkflow.objects.create(title="Broken", scenario="reactivation")
+    for position in range(2):
+        WorkflowStep.objects.create(workflow=workflow, sort_order=position, template=template)
+    EmailWorkflow.objects.filter(pk=workflow.pk).update(sending_days=[])
+    EmailTemplate.objects.filter(pk=template.pk).update(live=False)
+    workflow.refresh_from_db()
+
+    response = admin_client.get(url("review", workflow))
+
+    edit = url("edit", workflow)
+    template_edit = reverse(email_template_viewset.get_url_name("edit"), args=[template.pk])
+    assert [(p["section"], p["message"], p["url"]) for p in response.context["problems"]] == [
+        (
+            "eligibility",
+            "Choose the contact list the workflow draws its contacts from.",
+            f"{edit}#panel-mailflow_eligibility-section",
+        ),
+        (
+            "trigger",
+            "Set after how many days without engagement.",
+            f"{edit}#panel-mailflow_trigger-section",
+        ),
+        (
+            "sending",
+            "Choose at least one weekday to send on.",
+            f"{edit}#panel-mailflow_sending-section",
+        ),
+        ("emails", "Email 1 ('Shared'): Publish the template first.", template_edit),
+        ("emails", "Email 2 ('Shared'): Publish the template first.", template_edit),
+    ]
+    assert 'data-mailflow-section="sending"' in response.content.decode()
+
+
+def test_review_and_activation_check_each_template_once(admin_client, monkeypatch):
+    from wagtail_mailflow import rendering
+
+    # Checking a template compiles its MJML: count the checks.
+    calls = []
+    template_problems = rendering.template_problems
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return template_problems(*args, **kwargs)
+
+    monkeypatch.setattr(rendering, "template_problems", counting)
+    template = make_template("Shared")
+    # A reactivation workflow without its number of days: blocked by its trigger only.
+    workflow = make_workflow(steps=0, scenario="reactivation")
+    for position in range(2):
+        WorkflowStep.objects.create(workflow=workflow, sort_order=position, template=template)
+
+    assert admin_client.get(url("review", workflow)).status_code == 200
+    assert len(calls) == 1
+    calls.clear()
+    response = admin_client.post(url("activate", workflow))
+    assert response.status_code == 302
+    assert response.url == url("review", workflow)
+    assert len(calls) == 1
+    assert status_of(workflow) == Status.DRAFT
 
 
 def test_activation_success_freezes_and_logs(admin_client):

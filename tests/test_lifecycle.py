@@ -4,13 +4,18 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from wagtail_mailflow.models import (
+    TRANSITIONS,
+    ActivationBlocked,
     ContactList,
     ContactProperty,
     EmailTemplate,
     EmailWorkflow,
     LifecycleError,
+    WorkflowAction,
+    WorkflowSection,
     WorkflowStep,
 )
+from wagtail_mailflow.models.workflows import allowed_from
 
 Status = EmailWorkflow.Status
 
@@ -290,6 +295,40 @@ def test_activation_requires_a_sending_day():
     with pytest.raises(LifecycleError) as excinfo:
         workflow.activate()
     assert any("weekday" in m for m in excinfo.value.messages)
+
+
+def test_activation_says_a_missing_sending_day_once():
+    workflow = make_workflow()
+    EmailWorkflow.objects.filter(pk=workflow.pk).update(sending_days=[])
+    workflow.refresh_from_db()
+    with pytest.raises(ActivationBlocked) as excinfo:
+        workflow.activate()
+    assert excinfo.value.messages == ["Choose at least one weekday to send on."]
+    assert [(p.section, p.step) for p in excinfo.value.problems] == [
+        (WorkflowSection.SENDING, None)
+    ]
+
+
+@pytest.mark.parametrize("start", [s for s in Status if s != Status.DRAFT])
+@pytest.mark.parametrize(
+    "action", [WorkflowAction.LOCK, WorkflowAction.STOP, WorkflowAction.UNARCHIVE]
+)
+def test_transitions_table_is_what_the_methods_do(action, start):
+    workflow = make_workflow(status=start)
+    transition = TRANSITIONS[action]
+    assert workflow.allows(action) == (start in transition.sources)
+    if start in transition.sources:
+        getattr(workflow, action)()
+        workflow.refresh_from_db()
+        assert workflow.status == transition.target
+    else:
+        with pytest.raises(LifecycleError):
+            getattr(workflow, action)()
+
+
+def test_archive_is_allowed_from_the_statuses_stop_leaves():
+    assert allowed_from(WorkflowAction.ARCHIVE) == {Status.ACTIVE, Status.LOCKED, Status.STOPPED}
+    assert allowed_from(WorkflowAction.DELETE) == {Status.ARCHIVED}
 
 
 def test_activation_lists_every_problem_at_once():

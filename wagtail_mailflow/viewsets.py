@@ -6,7 +6,7 @@ Each area lives in ``wagtail_mailflow/admin/``; this module only groups them.
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.viewsets.base import ViewSetGroup
 
-from .admin.contacts import (
+from .admin.contacts.viewsets import (
     contact_list_viewset,
     contact_property_viewset,
     contact_viewset,

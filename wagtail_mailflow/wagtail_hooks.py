@@ -6,7 +6,7 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from .admin import policies
-from .admin.contacts import register_contact_log_actions
+from .admin.contacts.views import register_contact_log_actions
 from .admin.workflows.actions import ArchiveBulkAction, register_workflow_log_actions
 from .admin.workflows.template_return import (
     return_to_workflow_after_template,
