@@ -355,7 +355,7 @@ def run_post_office(compiled, workflow):
     from post_office.models import Email, EmailTemplate
 
     from wagtail_mailflow.models import Contact
-    from wagtail_mailflow.unsubscribe import unsubscribe_url_maker
+    from wagtail_mailflow.tokens import unsubscribe_url_maker
 
     unsubscribe_url = unsubscribe_url_maker()  # the same signed link, at the same cost
     template = EmailTemplate.objects.create(
