@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import signals
 from .contact_fields import EDITABLE_FIELDS
 from .engine.exits import ExitResult, unsubscribe_everywhere, unsubscribe_from_list
 from .engine.triggers import contact_state, membership_started, properties_changed
@@ -137,6 +138,7 @@ def subscribe(
             contact.save(update_fields=["consent_at", "consent_source", "updated_at"])
         membership, joined = _join(contact, contact_list, source, source_detail, confirmed, now)
         if joined:
+            signals.contact_subscribed.send(sender=ListMembership, membership=membership)
             membership_started(membership, now=now)
     return contact, membership, joined
 
