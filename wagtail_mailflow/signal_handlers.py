@@ -58,8 +58,7 @@ def profile_saved(sender, instance, created, raw=False, **kwargs):
 
 
 def connect_user_sync():
-    """Connect the user (and profile) receivers for the configured models; none without the
-    setting."""
+    """Connect the user and profile receivers for the configured models (none without it)."""
     global _connected_profile_model
     disconnect_user_sync()
     try:
@@ -92,7 +91,6 @@ def user_sync_setting_changed(setting, **kwargs):
 
 
 def connect_site_users():
-    """What ``AppConfig.ready()`` calls: the receivers for the setting, and their reconnection
-    when tests change it."""
+    """Connect the site-user receivers, and reconnect them whenever tests change the setting."""
     setting_changed.connect(user_sync_setting_changed, dispatch_uid=USER_SYNC_SETTING_UID)
     connect_user_sync()
