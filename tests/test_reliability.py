@@ -21,7 +21,7 @@ from wagtail_mailflow.engine.claim import claim
 from wagtail_mailflow.engine.dispatch import run_due
 from wagtail_mailflow.engine.entry import enter_many
 from wagtail_mailflow.models import Contact, Delivery, Enrollment, ListMembership, SendingPause
-from wagtail_mailflow.unsubscribe import unsubscribe_url
+from wagtail_mailflow.tokens import unsubscribe_url
 
 from . import fake_esp
 from .engine_helpers import active_workflow

@@ -16,7 +16,7 @@ import wagtail_mailflow
 from tests.factories import ContactFactory, ContactListFactory, heading
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
 from wagtail_mailflow.rendering import compile_template
-from wagtail_mailflow.unsubscribe import unsubscribe_path
+from wagtail_mailflow.tokens import unsubscribe_path
 
 from .test_lifecycle import make_workflow
 

@@ -8,6 +8,8 @@ from django.db.models.signals import post_save
 
 from tests.engine_helpers import active_workflow
 from tests.testapp.models import Profile
+from wagtail_mailflow.checks import check_user_sync, check_user_sync_database
+from wagtail_mailflow.integrations import site_users as user_sync
 from wagtail_mailflow.models import (
     Contact,
     ContactList,
@@ -16,8 +18,6 @@ from wagtail_mailflow.models import (
     Enrollment,
     ListMembership,
 )
-from wagtail_mailflow.checks import check_user_sync, check_user_sync_database
-from wagtail_mailflow.integrations import site_users as user_sync
 
 pytestmark = pytest.mark.django_db
 

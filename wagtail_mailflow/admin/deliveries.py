@@ -20,7 +20,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from .. import rendering
 from ..models import Delivery, EmailWorkflow, WorkflowStep
-from ..unsubscribe import unsubscribe_url
+from ..tokens import unsubscribe_url
 from . import policies
 
 

@@ -53,9 +53,6 @@ logger = logging.getLogger(__name__)
 
 S = Delivery.Status
 
-# Shim: the test suite's fixture clears the learnt pace through this name.
-_PACE = PACE
-
 
 @dataclass
 class RunStats:

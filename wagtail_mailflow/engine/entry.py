@@ -15,6 +15,7 @@ from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
 from django.utils import timezone
 
 from .. import signals
+from ..conditions import compile_q
 from ..models import Contact, Delivery, EmailWorkflow, Enrollment, ListMembership
 from .timing import SendingPeriod, due_time
 
@@ -55,8 +56,6 @@ def eligible_contacts(
         subscribed = subscribed.filter(contact_id__lte=upto)
     contacts = contacts.filter(Exists(subscribed))
     if workflow.segment_id:
-        from ..conditions import compile_q
-
         contacts = contacts.filter(compile_q(workflow.segment.conditions, today=today))
     return contacts
 

@@ -16,6 +16,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Concat, Substr
 from django.utils import timezone
 
+from ..conditions import compile_q
 from ..models import Contact, EmailWorkflow, ListMembership
 from .entry import enter_many
 from .timing import local_to_utc
@@ -89,8 +90,6 @@ def _property_text(name):
 
 
 def _scan_relative(workflow, since, now):
-    from ..conditions import compile_q
-
     name = workflow.date_property.name
     offset = datetime.timedelta(days=workflow.offset_days)
     # A contact's moment is (its date + offset) at the time of day: its date is day - offset.
@@ -115,8 +114,6 @@ def _scan_relative(workflow, since, now):
 
 
 def _scan_birthday(workflow, since, now):
-    from ..conditions import compile_q
-
     name = workflow.date_property.name
     entered = 0
     for day in _local_days(workflow, since, now):

@@ -21,6 +21,7 @@ from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
 from .. import conf, rendering
+from ..conditions import ConditionError, parse
 from .contacts import ContactList, ContactProperty, Segment
 from .templates import EmailTemplate
 
@@ -330,8 +331,6 @@ class EmailWorkflow(ClusterableModel):
         errors = {}
         S = self.Scenario
         if self.scenario == S.PROPERTY_UPDATE:
-            from ..conditions import ConditionError, parse
-
             if not (self.trigger_conditions or {}).get("conditions"):
                 errors["trigger_conditions"] = _("Set the condition that triggers this workflow.")
             else:

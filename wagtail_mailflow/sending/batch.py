@@ -22,6 +22,7 @@ import socket
 from dataclasses import dataclass
 from enum import StrEnum
 
+import requests
 from django.core.mail import get_connection
 
 logger = logging.getLogger(__name__)
@@ -220,10 +221,6 @@ def classify(exc: BaseException) -> Outcome:
 
 def _requests_failure(exc):
     """For a network error from requests: 'retry' if nothing was sent, else 'unknown'."""
-    try:
-        import requests
-    except ImportError:  # pragma: no cover - anymail depends on requests
-        return None
     if getattr(exc, "response", None) is not None:
         # The ESP answered (anymail's errors are requests.HTTPError): its status decides.
         return None

@@ -14,7 +14,7 @@ from ... import rendering
 from ...engine.entry import eligible_contacts
 from ...engine.timing import SendingPeriod, add_delay, due_time
 from ...models import Contact, ContactList, EmailWorkflow, Enrollment, ListMembership
-from ...unsubscribe import unsubscribe_url
+from ...tokens import unsubscribe_url
 from .tools import WorkflowToolView, compiled_email, ordered_steps
 
 #: How many members of a test list a dry run lists.
