@@ -62,4 +62,4 @@ docs-serve: $(PY)
 	$(PY) -m mkdocs serve
 
 clean:
-	rm -rf build dist site *.egg-info sandbox/static
+	rm -rf build dist site *.egg-info sandbox/static .import_linter_cache
