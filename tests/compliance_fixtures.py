@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from tests.models.test_workflow_lifecycle import make_workflow
 from wagtail_mailflow.models import (
     Contact,
     ContactList,
@@ -12,8 +13,6 @@ from wagtail_mailflow.models import (
     Enrollment,
     ListMembership,
 )
-
-from .test_lifecycle import make_workflow
 
 S = Delivery.Status
 

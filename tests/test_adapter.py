@@ -6,13 +6,12 @@ from django.core import mail
 from django.template import TemplateSyntaxError
 from django.test import RequestFactory
 
+from tests.signup_helpers import committed
 from wagtail_mailflow.adapter import DefaultAdapter, get_adapter
 from wagtail_mailflow.checks import check_signup_settings
 from wagtail_mailflow.models import Contact, ContactList
 from wagtail_mailflow.rate_limit import rate_limited
 from wagtail_mailflow.subscribe_form import make_form_config
-
-from .signup_helpers import committed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from tests.engine_helpers import active_workflow
 from wagtail_mailflow import api, signals, tasks
 from wagtail_mailflow.engine import tracking
 from wagtail_mailflow.engine.dispatch import run_due
@@ -24,8 +25,6 @@ from wagtail_mailflow.models import (
     ListMembership,
 )
 from wagtail_mailflow.models.deliveries import ESP_EVENTS, FIRST_EVENT_FIELDS
-
-from .engine_helpers import active_workflow
 
 pytestmark = pytest.mark.django_db
 

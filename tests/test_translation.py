@@ -14,11 +14,10 @@ from wagtail.users.models import UserProfile
 
 import wagtail_mailflow
 from tests.factories import ContactFactory, ContactListFactory, heading
+from tests.models.test_workflow_lifecycle import make_workflow
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
 from wagtail_mailflow.rendering import compile_template
 from wagtail_mailflow.tokens import unsubscribe_path
-
-from .test_lifecycle import make_workflow
 
 LOCALE = Path(wagtail_mailflow.__file__).parent / "locale" / "fr" / "LC_MESSAGES"
 PO_FILE = LOCALE / "django.po"

@@ -1,4 +1,4 @@
-"""Settings for the real ``qcluster`` processes started by tests/test_concurrency.py.
+"""Settings for the real ``qcluster`` processes started by tests/engine/test_concurrency.py.
 
 The test suite's settings, pointed at the pytest-django test database and at a
 Redis queue of its own, with real (not inline) workers, a file sink for email

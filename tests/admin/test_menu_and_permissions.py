@@ -3,9 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from tests.models.test_workflow_lifecycle import make_workflow
 from wagtail_mailflow.models import EmailWorkflow
-
-from .test_lifecycle import make_workflow
 
 pytestmark = pytest.mark.django_db
 

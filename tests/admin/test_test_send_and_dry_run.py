@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.engine_helpers import active_workflow
 from wagtail_mailflow.models import (
     Contact,
     ContactList,
@@ -22,8 +23,6 @@ from wagtail_mailflow.models import (
     ListMembership,
     Segment,
 )
-
-from .engine_helpers import active_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +111,7 @@ def test_a_step_of_another_workflow_is_refused(admin_client):
 
 
 def test_backend_failure_is_a_message_not_a_500(admin_client, settings):
-    settings.EMAIL_BACKEND = "tests.test_admin_testing.FailingBackend"
+    settings.EMAIL_BACKEND = "tests.admin.test_test_send_and_dry_run.FailingBackend"
     workflow = active_workflow()
     response = admin_client.post(send_url(workflow), {"step": workflow.steps.first().pk})
     assert response.status_code == 502

@@ -10,11 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.engine_helpers import active_workflow
 from wagtail_mailflow.engine.tracking import mark_first_event
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment
 from wagtail_mailflow.statistics import workflow_statistics
-
-from .engine_helpers import active_workflow
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from django.test import override_settings
 
+from tests.compliance_fixtures import S, make_world, statuses
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment, ListMembership
-
-from .compliance_fixtures import S, make_world, statuses
 
 pytestmark = pytest.mark.django_db
 

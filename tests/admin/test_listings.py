@@ -5,9 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.engine_helpers import active_workflow
 from wagtail_mailflow.models import Contact, Delivery, EmailWorkflow
-
-from .engine_helpers import active_workflow
 
 pytestmark = pytest.mark.django_db
 

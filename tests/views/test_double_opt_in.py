@@ -8,6 +8,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from tests.engine_helpers import active_workflow
+from tests.signup_helpers import committed
 from wagtail_mailflow.api import subscribe
 from wagtail_mailflow.engine.exits import suppress, unsubscribe_everywhere
 from wagtail_mailflow.models import Contact, ContactList, Enrollment, ListMembership
@@ -19,9 +21,6 @@ from wagtail_mailflow.tokens import (
     make_token,
     read_confirm_token,
 )
-
-from .engine_helpers import active_workflow
-from .signup_helpers import committed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 

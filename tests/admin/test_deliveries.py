@@ -8,9 +8,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import NoReverseMatch, reverse
 
+from tests.engine_helpers import active_workflow
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment
-
-from .engine_helpers import active_workflow
 
 pytestmark = pytest.mark.django_db
 

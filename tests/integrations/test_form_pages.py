@@ -9,6 +9,9 @@ from wagtail.contrib.forms.models import FormSubmission
 from wagtail.models import Page, Site
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
+from tests.engine_helpers import active_workflow
+from tests.signup_helpers import committed
+from tests.testapp.models import SignupFormPage
 from wagtail_mailflow.forms import MailflowSignupFormMixin
 from wagtail_mailflow.models import (
     Contact,
@@ -18,10 +21,6 @@ from wagtail_mailflow.models import (
     ListMembership,
 )
 from wagtail_mailflow.models.signups import SignupFieldMapping
-
-from .engine_helpers import active_workflow
-from .signup_helpers import committed
-from .testapp.models import SignupFormPage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from tests.engine_helpers import active_workflow
 from wagtail_mailflow.engine.scans import run_scans, scan_workflow
 from wagtail_mailflow.models import (
     Contact,
@@ -14,8 +15,6 @@ from wagtail_mailflow.models import (
     Enrollment,
     ListMembership,
 )
-
-from .engine_helpers import active_workflow
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,8 @@ from django.core import mail
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, RequestFactory
 
+from tests.engine_helpers import active_workflow
+from tests.signup_helpers import committed
 from wagtail_mailflow.models import (
     Contact,
     ContactList,
@@ -17,9 +19,6 @@ from wagtail_mailflow.models import (
 )
 from wagtail_mailflow.rate_limit import parse_rate
 from wagtail_mailflow.subscribe_form import make_form_config
-
-from .engine_helpers import active_workflow
-from .signup_helpers import committed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 

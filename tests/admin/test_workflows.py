@@ -8,6 +8,9 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
+from tests.factories import ContactFactory
+from tests.models.test_templates import form_data as template_form_data
+from tests.models.test_workflow_lifecycle import make_template, make_workflow
 from wagtail_mailflow.describe import describe_workflow
 from wagtail_mailflow.models import (
     ContactList,
@@ -19,10 +22,6 @@ from wagtail_mailflow.models import (
     WorkflowStep,
 )
 from wagtail_mailflow.viewsets import email_template_viewset
-
-from .factories import ContactFactory
-from .test_lifecycle import make_template, make_workflow
-from .test_templates import form_data as template_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -7,12 +7,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from tests.admin.test_workflows import url
+from tests.models.test_templates import form_data as template_form_data
+from tests.models.test_workflow_lifecycle import make_workflow
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
 from wagtail_mailflow.viewsets import email_template_viewset
-
-from .test_admin_workflows import url
-from .test_lifecycle import make_workflow
-from .test_templates import form_data as template_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from tests.compliance_fixtures import S, make_world, statuses
 from wagtail_mailflow.engine.exits import (
     record_engagement,
     suppress,
@@ -19,8 +20,6 @@ from wagtail_mailflow.tokens import (
     unsubscribe_url,
     unsubscribe_url_maker,
 )
-
-from .compliance_fixtures import S, make_world, statuses
 
 pytestmark = pytest.mark.django_db
 

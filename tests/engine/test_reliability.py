@@ -16,16 +16,15 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests import fake_esp
+from tests.engine_helpers import active_workflow
+from tests.fake_esp import FakePostmark, HookedPostmarkBackend
 from wagtail_mailflow import api
 from wagtail_mailflow.engine.claim import claim
 from wagtail_mailflow.engine.dispatch import run_due
 from wagtail_mailflow.engine.entry import enter_many
 from wagtail_mailflow.models import Contact, Delivery, Enrollment, ListMembership, SendingPause
 from wagtail_mailflow.tokens import unsubscribe_url
-
-from . import fake_esp
-from .engine_helpers import active_workflow
-from .fake_esp import FakePostmark, HookedPostmarkBackend
 
 pytestmark = pytest.mark.django_db
 
