@@ -33,7 +33,7 @@ from wagtail_mailflow import tasks
 from wagtail_mailflow.engine.entry import enter_many
 from wagtail_mailflow.models import Contact, ContactList, Delivery, ListMembership
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DELIVERIES = 5000
 KILL_AFTER_SENT = 1500
 LEASE_SECONDS = 5
