@@ -6,7 +6,6 @@ condition just became true, then new members enter the list's welcome
 workflows that were active before they joined.
 """
 
-import csv
 import dataclasses
 
 from django.db import connection, transaction
@@ -24,6 +23,7 @@ from ..engine.triggers import (
     update_triggers,
 )
 from ..models import Contact, ContactImport, ListMembership
+from . import csv_output
 from .mapping import parse_row, validate_mapping
 from .reading import read_rows
 
@@ -184,7 +184,7 @@ def import_csv(
     validate_mapping(mapping, headers, definitions)
     chunk_size = max(int(conf.get("IMPORT_CHUNK_SIZE")), 1)
     result = ImportResult()
-    writer = csv.writer(problems_file) if problems_file is not None else None
+    writer = csv_output.writer(problems_file) if problems_file is not None else None
     if writer is not None:
         writer.writerow([_("row"), _("email"), _("column"), _("problem")])
 
