@@ -58,6 +58,9 @@ DEFAULTS = {
     "IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "IMPORT_ASYNC_BYTES": 1024 * 1024,
     "IMPORT_CHUNK_SIZE": 1000,
+    # The most conditions a segment or a contact-update trigger may have (checked when it
+    # is saved): a longer set makes queries the database refuses. See docs/editor-guide.md.
+    "MAX_CONDITIONS": 100,
     # Public signup (see docs/signup-forms.md): subscribe-form posts allowed per visitor IP
     # ("5/m": 5 a minute; s, m, h or d; None: no limit), and how long a double opt-in
     # confirmation link stays valid, in seconds.

@@ -34,33 +34,43 @@ property-based tests. The rules both paths follow:
   given), both ends included.
 """
 
-from .describe import describe
+from .describe import OPERATOR_LABELS, describe, operator_choices
 from .evaluate import evaluate, fold_case
 from .parse import (
     ALL,
     ANY,
+    DAYS_OPERATORS,
+    NO_VALUE_OPERATORS,
     OPERATORS,
     Condition,
     ConditionError,
     ConditionSet,
+    canonical_operator,
     load_definitions,
     parse,
+    validate,
 )
 from .sql import ConditionExpression, compile_q, register_sqlite_fold
 
 __all__ = [
     "ALL",
     "ANY",
+    "DAYS_OPERATORS",
+    "NO_VALUE_OPERATORS",
     "OPERATORS",
+    "OPERATOR_LABELS",
     "Condition",
     "ConditionError",
     "ConditionExpression",
     "ConditionSet",
+    "canonical_operator",
     "compile_q",
     "describe",
     "evaluate",
     "fold_case",
     "load_definitions",
+    "operator_choices",
     "parse",
     "register_sqlite_fold",
+    "validate",
 ]

@@ -7,6 +7,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from .. import conf
 from ..contact_fields import CONDITION_FIELDS, PROPERTY_NAME_RE, PropertyType, coerce_value
 
 TEXT = PropertyType.TEXT.value
@@ -47,15 +48,26 @@ OPERATORS = {
 # Spellings accepted on input and stored under their canonical name.
 _ALIASES = {DATE: {"equals": "on"}}
 
-_NO_VALUE_OPERATORS = frozenset({"is_set", "is_not_set", "is_true", "is_false"})
+NO_VALUE_OPERATORS = frozenset({"is_set", "is_not_set", "is_true", "is_false"})
 DAYS_OPERATORS = frozenset({"within_last_days", "within_next_days"})
 _MAX_DAYS = 36_600  # a century is plenty; it also keeps date arithmetic in range
 
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def canonical_operator(type_, operator):
+    """The operator's canonical name for a field of ``type_`` (``equals`` on a date is ``on``)."""
+    return _ALIASES.get(type_, {}).get(operator, operator)
+
+
 class ConditionError(ValueError):
-    """A condition set that cannot be used; the message is written for an editor."""
+    """A condition set that cannot be used; the message is written for an editor.
+
+    ``position`` is the number (from 1) of the condition at fault, or None when the
+    problem is with the set as a whole.
+    """
+
+    position = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,11 +161,34 @@ def parse(spec, properties=None):
         }
         definitions = load_definitions(names) if names else {}
 
-    conditions = tuple(
-        _parse_condition(raw, definitions, position)
-        for position, raw in enumerate(raw_conditions, start=1)
-    )
-    return ConditionSet(match=match, conditions=conditions)
+    conditions = []
+    for position, raw in enumerate(raw_conditions, start=1):
+        try:
+            conditions.append(_parse_condition(raw, definitions, position))
+        except ConditionError as exc:
+            exc.position = position
+            raise
+    return ConditionSet(match=match, conditions=tuple(conditions))
+
+
+def validate(spec, properties=None):
+    """:func:`parse` for saving: also refuses more than ``WAGTAIL_MAILFLOW_MAX_CONDITIONS``.
+
+    A condition set of many hundreds of conditions becomes an SQL expression the
+    database refuses ("Expression tree is too large"); the cap is checked when a
+    segment or a trigger is saved, not when a stored one is used.
+    """
+    limit = conf.get("MAX_CONDITIONS")
+    raw_conditions = spec.get("conditions") if isinstance(spec, dict) else None
+    if limit and isinstance(raw_conditions, list | tuple) and len(raw_conditions) > limit:
+        raise ConditionError(
+            _(
+                "There are %(count)s conditions; at most %(limit)s are allowed. "
+                "Split them into several segments or workflows."
+            )
+            % {"count": len(raw_conditions), "limit": limit}
+        )
+    return parse(spec, properties)
 
 
 def _parse_condition(raw, definitions, position):
@@ -180,7 +215,7 @@ def _parse_condition(raw, definitions, position):
         )
     if not isinstance(operator, str) or not operator:
         raise ConditionError(prefix + _("choose an operator for “%(field)s”.") % {"field": field})
-    operator = _ALIASES.get(type_, {}).get(operator, operator)
+    operator = canonical_operator(type_, operator)
     if operator not in OPERATORS[type_]:
         raise ConditionError(
             prefix
@@ -199,7 +234,7 @@ def _parse_condition(raw, definitions, position):
 
 
 def _parse_value(type_, operator, raw, field, prefix):
-    if operator in _NO_VALUE_OPERATORS:
+    if operator in NO_VALUE_OPERATORS:
         return None
     if operator in DAYS_OPERATORS:
         try:

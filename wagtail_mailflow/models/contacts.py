@@ -7,7 +7,8 @@ from django.db.models.functions import Lower
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
-from ..conditions import ConditionError, compile_q, evaluate, parse
+from ..conditions import ConditionError, compile_q, evaluate
+from ..conditions import validate as validate_conditions
 from ..contact_fields import (
     MAX_LENGTHS,
     PropertyType,
@@ -281,7 +282,7 @@ class Segment(models.Model):
 
     def clean(self):
         try:
-            parse(self.conditions)
+            validate_conditions(self.conditions)
         except ConditionError as exc:
             raise ValidationError({"conditions": str(exc)}) from exc
 

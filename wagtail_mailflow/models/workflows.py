@@ -21,7 +21,8 @@ from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
 from .. import conf, rendering
-from ..conditions import ConditionError, parse
+from ..conditions import ConditionError
+from ..conditions import validate as validate_conditions
 from .contacts import ContactList, ContactProperty, Segment
 from .templates import EmailTemplate
 
@@ -335,7 +336,7 @@ class EmailWorkflow(ClusterableModel):
                 errors["trigger_conditions"] = _("Set the condition that triggers this workflow.")
             else:
                 try:
-                    parse(self.trigger_conditions)
+                    validate_conditions(self.trigger_conditions)
                 except ConditionError as exc:
                     errors["trigger_conditions"] = str(exc)
         elif self.scenario == S.DATE:
