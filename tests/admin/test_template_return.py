@@ -7,15 +7,17 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.admin.test_workflows import url
-from tests.models.test_templates import form_data as template_form_data
-from tests.models.test_workflow_lifecycle import make_workflow
+from tests.factories import make_workflow, template_form_data
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
 from wagtail_mailflow.viewsets import email_template_viewset
 
 pytestmark = pytest.mark.django_db
 
 AUTOSAVE = {"Accept": "application/json"}
+
+
+def url(name, workflow):
+    return reverse(f"mailflow_workflows:{name}", args=[workflow.pk])
 
 
 def test_template_created_by_autosave_returns_to_the_workflow_once_published(admin_client):
@@ -62,7 +64,9 @@ def test_editing_another_template_does_not_take_the_pending_return(admin_client)
 
 
 def test_new_workflow_form_preselects_every_weekday(admin_client):
-    content = admin_client.get(url("add", scenario="welcome")).content.decode()
+    content = admin_client.get(
+        reverse("mailflow_workflows:add") + "?scenario=welcome"
+    ).content.decode()
     days = re.findall(r'<input type="checkbox" name="sending_days"[^>]*>', content)
     assert len(days) == 7
     assert all("checked" in day for day in days), days
@@ -71,7 +75,7 @@ def test_new_workflow_form_preselects_every_weekday(admin_client):
 def test_statistics_are_among_the_actions_of_a_started_workflow(admin_client):
     active = make_workflow(status=EmailWorkflow.Status.ACTIVE)
     draft = make_workflow(title="Draft one")
-    content = admin_client.get(url("index")).content.decode()
+    content = admin_client.get(reverse("mailflow_workflows:index")).content.decode()
     statistics = reverse("mailflow_workflows:statistics", args=[active.pk])
     assert f'href="{statistics}"' in content
     assert reverse("mailflow_workflows:statistics", args=[draft.pk]) not in content

@@ -8,9 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
-from tests.factories import ContactFactory
-from tests.models.test_templates import form_data as template_form_data
-from tests.models.test_workflow_lifecycle import make_template, make_workflow
+from tests.factories import ContactFactory, EmailTemplateFactory, make_workflow, template_form_data
 from wagtail_mailflow.describe import describe_workflow
 from wagtail_mailflow.models import (
     ContactList,
@@ -142,7 +140,7 @@ def test_create_form_shows_only_the_scenarios_trigger_fields(admin_client, scena
 def test_create_with_scenario_preset(admin_client):
     newsletter = ContactList.objects.create(name="Newsletter")
     birth = ContactProperty.objects.create(name="birth_date", type="date")
-    template = make_template("Happy birthday")
+    template = EmailTemplateFactory(name="Happy birthday")
     data = {
         "title": "Birthday wishes",
         "language": "en",
@@ -200,7 +198,7 @@ def test_edit_page_keeps_the_scenario_and_shows_the_eligible_count(admin_client)
 def test_steps_can_be_added_reordered_and_removed_on_edit(admin_client):
     workflow = make_workflow(steps=2)
     first, second = workflow.steps.order_by("sort_order")
-    extra = make_template("Last chance")
+    extra = EmailTemplateFactory(name="Last chance")
     data = {
         "title": workflow.title,
         "language": "en",
@@ -318,7 +316,7 @@ def test_describe_welcome_workflow_as_in_the_guide():
             sort_order=position,
             delay_amount=delay,
             delay_unit="days",
-            template=make_template(name),
+            template=EmailTemplateFactory(name=name),
         )
     assert describe_workflow(workflow) == [
         "Trigger: a new contact joins 'Newsletter'",
@@ -344,15 +342,31 @@ def test_describe_segment_and_first_delay():
         sort_order=0,
         delay_amount=2,
         delay_unit="hours",
-        template=make_template("A"),
+        template=EmailTemplateFactory(name="A"),
     )
     lines = describe_workflow(workflow)
     assert lines[0].startswith(
-        "Trigger: a new contact joins 'Newsletter' and matches the segment 'All women' ("
+        "Trigger: a new contact joins 'Newsletter'; only contacts who match the segment "
+        "'All women' ("
     )
     assert "Gender" in lines[0] and "Female" in lines[0]
     assert lines[1] == "'A' is sent 2 hours after the contact enters"
     assert lines[2].startswith("Sending period: Monday, Wednesday, at any time (UTC).")
+
+
+@pytest.mark.parametrize("scenario", ["date", "birthday"])
+def test_describe_date_and_birthday_with_a_segment_reads_as_a_sentence(scenario):
+    segment = Segment.objects.create(
+        name="Members",
+        conditions={
+            "match": "all",
+            "conditions": [{"field": "first_name", "operator": "is_set"}],
+        },
+    )
+    workflow = make_workflow(steps=0, segment=segment, scenario=scenario)
+    trigger = describe_workflow(workflow)[0]
+    assert "enter and matches" not in trigger
+    assert "; only contacts who match the segment 'Members'" in trigger
 
 
 @pytest.mark.parametrize(
@@ -447,7 +461,7 @@ def test_review_lists_activation_problems_with_links_and_activation_is_refused(a
 
 
 def test_review_links_each_problem_to_the_section_or_template_that_fixes_it(admin_client):
-    template = make_template("Shared")
+    template = EmailTemplateFactory(name="Shared")
     workflow = EmailWorkflow.objects.create(title="Broken", scenario="reactivation")
     for position in range(2):
         WorkflowStep.objects.create(workflow=workflow, sort_order=position, template=template)
@@ -493,7 +507,7 @@ def test_review_and_activation_check_each_template_once(admin_client, monkeypatc
         return template_problems(*args, **kwargs)
 
     monkeypatch.setattr(rendering, "template_problems", counting)
-    template = make_template("Shared")
+    template = EmailTemplateFactory(name="Shared")
     # A reactivation workflow without its number of days: blocked by its trigger only.
     workflow = make_workflow(steps=0, scenario="reactivation")
     for position in range(2):

@@ -4,9 +4,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from wagtail.blocks import StreamBlockValidationError, StructBlockValidationError
-from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
-from tests.factories import ContactPropertyFactory, EmailTemplateFactory, heading
+from tests.factories import (
+    ContactPropertyFactory,
+    EmailTemplateFactory,
+    heading,
+    template_form_data,
+)
 from wagtail_mailflow import rendering
 from wagtail_mailflow.models import EmailTemplate
 from wagtail_mailflow.rendering.blocks import ButtonBlock, EmailBodyBlock, RawMJMLBlock
@@ -98,28 +102,6 @@ def test_copy_for_workflow_copies_the_live_content():
 # -- the admin -------------------------------------------------------------------
 
 
-def form_data(**overrides):
-    data = {
-        "name": "Welcome",
-        "subject": 'Hi {{ contact.first_name|default:"there" }}',
-        "preheader": "Glad you are here",
-        "from_name": "Example",
-        "from_email": "news@example.com",
-        "reply_to": "",
-        "body": streamfield(
-            [
-                (
-                    "heading",
-                    {"text": "Welcome {{ contact.first_name }}", "level": "h1", "align": "left"},
-                ),
-                ("text", rich_text('<p>Read <a href="https://example.com/blog">the blog</a></p>')),
-            ]
-        ),
-    }
-    data.update(overrides)
-    return nested_form_data(data)
-
-
 def test_listing_shows_templates(admin_client):
     EmailTemplateFactory(name="Onboarding day 1", subject="Day one")
     response = admin_client.get(reverse(email_template_viewset.get_url_name("list")))
@@ -132,7 +114,8 @@ def test_listing_shows_templates(admin_client):
 
 def test_create_through_the_admin_then_edit_page(admin_client):
     response = admin_client.post(
-        reverse(email_template_viewset.get_url_name("add")), form_data(**{"action-publish": "1"})
+        reverse(email_template_viewset.get_url_name("add")),
+        template_form_data(**{"action-publish": "1"}),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     template = EmailTemplate.objects.get(name="Welcome")
@@ -149,7 +132,7 @@ def test_create_through_the_admin_then_edit_page(admin_client):
 def test_admin_refuses_a_bad_template_with_the_message(admin_client):
     response = admin_client.post(
         reverse(email_template_viewset.get_url_name("add")),
-        form_data(subject="Hi {% now 'Y' %}", from_email=""),
+        template_form_data(subject="Hi {% now 'Y' %}", from_email=""),
     )
     assert response.status_code == 200
     content = response.content.decode()
@@ -162,7 +145,7 @@ def test_live_preview_renders_the_email_with_sample_data(admin_client):
     ContactPropertyFactory(name="city", label="City")
     template = EmailTemplateFactory()
     url = reverse(email_template_viewset.get_url_name("preview_on_edit"), args=[template.pk])
-    data = form_data(subject="Hello {{ contact.first_name }} from {{ contact.city }}")
+    data = template_form_data(subject="Hello {{ contact.first_name }} from {{ contact.city }}")
 
     response = admin_client.post(url, data)
     assert response.status_code == 200

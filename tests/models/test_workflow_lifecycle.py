@@ -3,10 +3,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from tests.factories import make_workflow
 from wagtail_mailflow.models import (
     TRANSITIONS,
     ActivationBlocked,
-    ContactList,
     ContactProperty,
     EmailTemplate,
     EmailWorkflow,
@@ -20,47 +20,6 @@ from wagtail_mailflow.models.workflows import allowed_from
 Status = EmailWorkflow.Status
 
 pytestmark = pytest.mark.django_db
-
-
-def make_template(name="Hello and welcome", **kwargs):
-    values = {
-        "name": name,
-        "subject": 'Hello {{ contact.first_name|default:"there" }}',
-        "from_email": "news@example.com",
-        "from_name": "Example",
-        "body": [{"type": "heading", "value": {"text": "Welcome", "level": "h1", "align": "left"}}],
-    }
-    values.update(kwargs)
-    template = EmailTemplate(**values)
-    template.save()
-    template.save_revision().publish()
-    template.refresh_from_db()
-    return template
-
-
-def make_workflow(status=None, steps=1, **kwargs):
-    newsletter, _ = ContactList.objects.get_or_create(name="Newsletter")
-    workflow = EmailWorkflow.objects.create(
-        title=kwargs.pop("title", "Welcome series"), contact_list=newsletter, **kwargs
-    )
-    for position in range(steps):
-        WorkflowStep.objects.create(
-            workflow=workflow,
-            sort_order=position,
-            delay_amount=0 if position == 0 else 3,
-            delay_unit="days",
-            template=make_template(f"Email {position + 1}"),
-        )
-    if status in (Status.ACTIVE, Status.LOCKED, Status.STOPPED, Status.ARCHIVED):
-        workflow.activate()
-    if status == Status.LOCKED:
-        workflow.lock()
-    if status in (Status.STOPPED, Status.ARCHIVED):
-        workflow.stop()
-    if status == Status.ARCHIVED:
-        workflow.archive()
-    workflow.refresh_from_db()
-    return workflow
 
 
 # -- allowed transitions -----------------------------------------------------
