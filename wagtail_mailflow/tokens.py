@@ -23,8 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from . import conf
@@ -176,3 +178,28 @@ def read_form_config_value(value: str) -> Any:
         return signer(FORM_SALT, timestamped=True, sep=":").unsign_object(value or "")
     except signing.BadSignature:
         return None
+
+
+# --- Do-not-contact address hashes ------------------------------------------------------------
+
+ADDRESS_SALT = "wagtail_mailflow.do-not-contact"
+
+
+def address_hashes(email: str) -> list[str]:
+    """Keyed hashes of a normalised (lowercased) address: the current key's first.
+
+    HMAC-SHA256 keyed with ``SECRET_KEY`` (and each of ``SECRET_KEY_FALLBACKS``, so
+    records written before a key rotation are still found), salted for this use
+    only. The address cannot be read back from a hash, and without the key it
+    cannot be checked against a list of guesses.
+    """
+    value = (email or "").strip().lower()
+    keys = [django_settings.SECRET_KEY, *getattr(django_settings, "SECRET_KEY_FALLBACKS", [])]
+    return [
+        salted_hmac(ADDRESS_SALT, value, secret=key, algorithm="sha256").hexdigest() for key in keys
+    ]
+
+
+def address_hash(email: str) -> str:
+    """The keyed hash a do-not-contact record is stored under (see :func:`address_hashes`)."""
+    return address_hashes(email)[0]

@@ -79,3 +79,56 @@ class ContactImport(models.Model):
     @property
     def is_finished(self):
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class StagedImportRow(models.Model):
+    """One valid row of an import on its way in, and then what applying it changed.
+
+    An import first stages every valid row here in short transactions, so the
+    file is read and checked completely before any contact changes; then it
+    applies the rows chunk by chunk, each chunk in a short transaction of its
+    own that records here what it did (the contact created, the values it
+    replaced, the membership it started). If applying fails half-way, these
+    records undo the chunks already applied: the import is all or nothing while
+    signups and unsubscribes keep being written between its chunks. The rows of
+    a run are deleted when it ends.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "", _("Not applied yet")
+        CREATED = "created", _("New contact")
+        UPDATED = "updated", _("Contact updated")
+        UNCHANGED = "unchanged", _("Contact unchanged")
+        SKIPPED = "skipped", _("Skipped")
+
+    run = models.CharField(_("run"), max_length=32)
+    contact_list_id = models.BigIntegerField(_("list"))
+    row = models.PositiveIntegerField(_("row"))
+    email_key = models.CharField(_("lowercased address"), max_length=254)
+    email = models.CharField(_("email"), max_length=254)
+    fields = models.JSONField(_("fields"), default=dict, blank=True)
+    properties = models.JSONField(_("properties"), default=dict, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default="", blank=True
+    )
+    contact_id = models.BigIntegerField(_("contact"), null=True, blank=True)
+    joined = models.BooleanField(_("joined the list"), default=False)
+    #: The contact's values before this row changed them, to undo it.
+    previous = models.JSONField(_("previous values"), null=True, blank=True)
+    #: What conditions saw before and after the change, for the contact-update triggers.
+    state_before = models.JSONField(_("state before"), null=True, blank=True)
+    state_after = models.JSONField(_("state after"), null=True, blank=True)
+    created_at = models.DateTimeField(_("staged"), default=now, editable=False)
+
+    class Meta:
+        verbose_name = _("staged import row")
+        verbose_name_plural = _("staged import rows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "email_key"], name="mailflow_staged_unique_email"
+            )
+        ]
+        indexes = [models.Index(fields=["run", "row"], name="mailflow_staged_run_row")]
+
+    def __str__(self):
+        return f"{self.run}:{self.row}"
