@@ -5,10 +5,67 @@ import datetime
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from ..contact_fields import label
-from .parse import ALL, DATE, NUMBER, TEXT, load_definitions, normalise_definitions, parse
+from .parse import (
+    ALL,
+    BOOLEAN,
+    DATE,
+    NUMBER,
+    OPERATORS,
+    TEXT,
+    load_definitions,
+    normalise_definitions,
+    parse,
+)
+
+_SET_LABELS = {
+    "is_set": pgettext_lazy("condition operator", "is set"),
+    "is_not_set": pgettext_lazy("condition operator", "is not set"),
+}
+
+#: Each operator of each type in words, as an editor picks it in the condition builder.
+OPERATOR_LABELS = {
+    TEXT: {
+        "equals": pgettext_lazy("condition operator", "is"),
+        "not_equals": pgettext_lazy("condition operator", "is not"),
+        "contains": pgettext_lazy("condition operator", "contains"),
+        "not_contains": pgettext_lazy("condition operator", "does not contain"),
+        "starts_with": pgettext_lazy("condition operator", "starts with"),
+        "ends_with": pgettext_lazy("condition operator", "ends with"),
+        **_SET_LABELS,
+    },
+    NUMBER: {
+        "equals": pgettext_lazy("condition operator", "equals"),
+        "not_equals": pgettext_lazy("condition operator", "does not equal"),
+        "gt": pgettext_lazy("condition operator", "is more than"),
+        "gte": pgettext_lazy("condition operator", "is at least"),
+        "lt": pgettext_lazy("condition operator", "is less than"),
+        "lte": pgettext_lazy("condition operator", "is at most"),
+        **_SET_LABELS,
+    },
+    BOOLEAN: {
+        "is_true": pgettext_lazy("condition operator", "is yes"),
+        "is_false": pgettext_lazy("condition operator", "is no"),
+        **_SET_LABELS,
+    },
+    DATE: {
+        "on": pgettext_lazy("condition operator", "is on"),
+        "before": pgettext_lazy("condition operator", "is before"),
+        "after": pgettext_lazy("condition operator", "is after"),
+        "on_or_before": pgettext_lazy("condition operator", "is on or before"),
+        "on_or_after": pgettext_lazy("condition operator", "is on or after"),
+        "within_last_days": pgettext_lazy("condition operator", "is within the last (days)"),
+        "within_next_days": pgettext_lazy("condition operator", "is within the next (days)"),
+        **_SET_LABELS,
+    },
+}
+
+
+def operator_choices(type_):
+    """``[(operator, words), ...]`` for a field of ``type_``, in the order of ``OPERATORS``."""
+    return [(operator, OPERATOR_LABELS[type_][operator]) for operator in OPERATORS[type_]]
 
 
 def _field_label(condition, definitions):

@@ -2,6 +2,7 @@
 
 from django.urls import path
 from django.utils.translation import gettext_lazy
+from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -11,6 +12,7 @@ from ...models import (
     ContactProperty,
     Segment,
 )
+from ..conditions import ConditionBuilder, ConditionCountView
 from ..imports import ImportButtonIndexView
 from .forms import FORM_FIELDS, ContactForm
 from .listing import ContactFilterSet, contact_state_label
@@ -108,7 +110,24 @@ class SegmentViewSet(ModelViewSet):
     add_to_admin_menu = False
     search_fields = ["name"]
     list_display = ["name", "description"]
-    form_fields = ["name", "description", "conditions"]
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("description"),
+        FieldPanel(
+            "conditions",
+            widget=ConditionBuilder("mailflow_segments:condition_count"),
+            help_text=gettext_lazy("A contact is in the segment when these conditions match."),
+        ),
+    ]
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [
+            path(
+                "condition-count/",
+                ConditionCountView.as_view(model=Segment),
+                name="condition_count",
+            ),
+        ]
 
 
 class ContactPropertyViewSet(ModelViewSet):

@@ -17,6 +17,7 @@ from wagtail.admin.panels import (
 
 from ...engine.entry import eligible_contacts
 from ...models import ContactList, EmailWorkflow, Segment, WorkflowSection
+from ..conditions import ConditionBuilder
 from ..forms import WorkflowForm
 from .links import url_name
 from .permissions import forbidden, workflow_policy
@@ -125,10 +126,8 @@ TRIGGER_PANELS = {
     Scenario.PROPERTY_UPDATE: lambda: [
         FieldPanel(
             "trigger_conditions",
-            help_text=_(
-                'Contacts enter when this condition becomes true, e.g. {"match": "all", '
-                '"conditions": [{"field": "points", "operator": "gte", "value": 100}]}.'
-            ),
+            widget=ConditionBuilder(url_name("condition_count"), list_field="contact_list"),
+            help_text=_("Contacts of the list enter when these conditions become true for them."),
         ),
         FieldPanel("allow_reentry"),
     ],

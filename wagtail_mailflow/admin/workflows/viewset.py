@@ -6,6 +6,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from ...models import EmailWorkflow
+from ..conditions import ConditionCountView
 from . import actions
 from .dry_run import DryRunView
 from .editor import edit_handler_for, eligible_count
@@ -81,6 +82,11 @@ class WorkflowViewSet(ModelViewSet):
             path("duplicate/<int:pk>/", actions.DuplicateView.as_view(), name="duplicate"),
             path("new-template/<int:pk>/", new_template, name="new_template"),
             path("eligible-count/", eligible_count, name="eligible_count"),
+            path(
+                "condition-count/",
+                ConditionCountView.as_view(model=EmailWorkflow),
+                name="condition_count",
+            ),
             path("<int:pk>/statistics/", WorkflowStatisticsView.as_view(), name="statistics"),
             path("<int:pk>/test-send/", TestSendView.as_view(), name="test_send"),
             path("<int:pk>/dry-run/", DryRunView.as_view(), name="dry_run"),
