@@ -20,7 +20,6 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from .. import rendering
 from ..models import Delivery, EmailWorkflow, WorkflowStep
-from ..tokens import unsubscribe_url
 from . import policies
 
 
@@ -102,11 +101,10 @@ def _re_render(delivery):
     if contact is None:
         values = rendering.sample_values()
         note = _("The contact has been erased: shown with sample data.")
-        url = "#"
     else:
         values = rendering.contact_values(contact)
-        url = unsubscribe_url(contact.pk, workflow.contact_list_id)
-    return compiled.render(values, url), note, None
+    # Never the contact's live unsubscribe link: whoever views this page could click it.
+    return compiled.render(values, rendering.PREVIEW_UNSUBSCRIBE_URL), note, None
 
 
 class DeliveryInspectView(InspectView):

@@ -24,12 +24,13 @@ from .compile import (
 )
 from .mjml import MJMLError
 from .personalise import TemplateSyntaxError, contact_values
-from .preview import preview_context, sample_values
+from .preview import PREVIEW_UNSUBSCRIBE_URL, preview_context, sample_values
 from .validate import template_problems, validate_template
 
 __all__ = [
     "CompiledEmail",
     "MJMLError",
+    "PREVIEW_UNSUBSCRIBE_URL",
     "RenderedEmail",
     "TemplateError",
     "TemplateSyntaxError",

@@ -10,6 +10,10 @@ from ..contact_fields import PropertyType
 from .compile import TemplateError, compile_template
 from .properties import contact_properties
 
+#: The unsubscribe link of every message shown in the admin (previews, dry runs, sent emails):
+#: a link to nowhere, never a live token that would unsubscribe the contact when clicked.
+PREVIEW_UNSUBSCRIBE_URL = "#unsubscribe"
+
 
 def sample_values(properties: Iterable[Any] | None = None) -> dict[str, Any]:
     """Sample contact values for previews and test sends: one value per property type.
@@ -40,5 +44,5 @@ def preview_context(template: Any, mode_name: str) -> dict[str, Any]:
     except (TemplateError, ValidationError) as exc:
         context["error"] = str(exc)
         return context
-    context["email"] = compiled.render(sample_values(), "#unsubscribe")
+    context["email"] = compiled.render(sample_values(), PREVIEW_UNSUBSCRIBE_URL)
     return context

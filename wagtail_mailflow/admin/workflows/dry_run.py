@@ -14,7 +14,7 @@ from ... import rendering
 from ...engine.entry import eligible_contacts
 from ...engine.timing import SendingPeriod, add_delay, due_time
 from ...models import Contact, ContactList, EmailWorkflow, Enrollment, ListMembership
-from ...tokens import unsubscribe_url
+from ..policies import policy_for
 from .tools import WorkflowToolView, compiled_email, ordered_steps
 
 #: How many members of a test list a dry run lists.
@@ -43,8 +43,18 @@ class DryRunForm(forms.Form):
         help_text=gettext_lazy("In the workflow's timezone. Empty: now."),
     )
 
+    def __init__(self, *args, contacts_allowed=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: Searching and listing contacts takes the permission to view contacts.
+        self.contacts_allowed = contacts_allowed
+        if not contacts_allowed:
+            del self.fields["email"], self.fields["contact_list"]
+
     def clean(self):
         data = super().clean()
+        if not self.contacts_allowed:
+            data.update(email="", contact_list=None, contacts=[], matches=[])
+            return data
         email, contact_list = (data.get("email") or "").strip(), data.get("contact_list")
         data["email"] = email
         if "contact_list" in self.errors or "email" in self.errors:
@@ -180,10 +190,16 @@ class DryRunView(WorkflowToolView):
         tz = zoneinfo.ZoneInfo(workflow.timezone)
         params = self.request.GET
         # Times typed in the form are the workflow's wall-clock times.
+        contacts_allowed = policy_for(Contact).user_has_permission(self.request.user, "view")
         with timezone.override(tz):
-            form = DryRunForm(params if params else None)
+            form = DryRunForm(params if params else None, contacts_allowed=contacts_allowed)
             valid = form.is_valid()
-        context.update(form=form, tz=tz, is_active=workflow.status == EmailWorkflow.Status.ACTIVE)
+        context.update(
+            form=form,
+            tz=tz,
+            is_active=workflow.status == EmailWorkflow.Status.ACTIVE,
+            contacts_allowed=contacts_allowed,
+        )
         if not valid:
             return context
         data = form.cleaned_data
@@ -233,7 +249,8 @@ class DryRunView(WorkflowToolView):
             result = DryRunContact(contact, is_eligible, reasons, enrollments.get(contact.pk))
             if preview:
                 values = rendering.contact_values(contact)
-                url = unsubscribe_url(contact.pk, workflow.contact_list_id)
+                # A link to nowhere: a live token would unsubscribe the contact when clicked here.
+                url = rendering.PREVIEW_UNSUBSCRIBE_URL
                 for step in steps:
                     try:
                         if step.pk not in compiled:

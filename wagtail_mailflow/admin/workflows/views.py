@@ -1,5 +1,6 @@
 """The workflow screens of the viewset: listing, create (scenario cards), edit, inspect, delete."""
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -223,6 +224,9 @@ class WorkflowEditView(EditView):
         return self.panel.get_form_class()
 
     def dispatch(self, request, *args, **kwargs):
+        # The permission first: the message below would tell anyone the title and status.
+        if not self.user_has_permission(self.permission_required):
+            raise PermissionDenied
         workflow = self.get_object()
         if not workflow.is_editable:
             messages.warning(
