@@ -20,6 +20,7 @@ from ..sending.batch import Kind
 from .advance import advance
 from .exits import stop, suppress
 from .steps import StepCache
+from .tracking import settle_unknown
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def record(rows: list, outcomes: dict, now: datetime.datetime, steps: StepCache,
         elif kind == Kind.RETRY and delivery.attempts < max_attempts:
             delivery.status = S.SCHEDULED
             delivery.due_at = now + backoff(delivery.attempts, outcome.retry_after)
-            delivery.last_error = outcome.error
+            retry_at = delivery.due_at.astimezone(datetime.UTC).isoformat(timespec="seconds")
+            delivery.last_error = f"{outcome.error} Retrying at {retry_at}."
             stats.retried += 1
         elif kind == Kind.PAUSE:
             delivery.status = S.SCHEDULED
@@ -61,9 +63,12 @@ def record(rows: list, outcomes: dict, now: datetime.datetime, steps: StepCache,
                 delivery.attempts = max(delivery.attempts - 1, 0)  # not burned
             delivery.last_error = outcome.error
             pause_reason = pause_reason or outcome.error
-        elif kind == Kind.WAIT:  # the sending period is closed: never handed over, not an attempt
+        elif kind == Kind.WAIT:  # the period is closed, or the send rate holds it: no attempt
             delivery.status = S.SCHEDULED
-            delivery.due_at = steps.period(delivery.workflow).next_opening(now)
+            later = now + timedelta(seconds=outcome.retry_after or 0)
+            delivery.due_at = steps.period(delivery.workflow).next_opening(later)
+            if delivery.handed:
+                delivery.attempts = max(delivery.attempts - 1, 0)
         elif kind == Kind.WITHDRAWN:  # unreachable since the claim: as if set aside then
             delivery.status = S.SUPPRESSED
             if delivery.handed:
@@ -87,9 +92,18 @@ def record(rows: list, outcomes: dict, now: datetime.datetime, steps: StepCache,
             moving_on.append(delivery)
             stats.failed += 1
         stats.outcomes[kind] = stats.outcomes.get(kind, 0) + 1
-    sent_ids = [d.pk for d in rows if d.status == S.SENT]
     with transaction.atomic():
         write(rows, now)
+        # An event that arrived while the ESP call was still waiting is what the ESP said:
+        # the ``unknown`` just written is settled from it, never left over it.
+        settled = settle_unknown([d.pk for d in rows if d.status == S.UNKNOWN])
+        if settled:
+            stats.unknown -= len(settled)
+            stats.sent += len(settled)
+            settled_set = set(settled)
+            for delivery in rows:
+                if delivery.pk in settled_set:
+                    delivery.status = S.SENT
         due_now = advance(moving_on, now, steps)
         if withdrawn:
             # The deliveries were written above: only their enrollments exit.
@@ -100,6 +114,7 @@ def record(rows: list, outcomes: dict, now: datetime.datetime, steps: StepCache,
                 note="",
                 now=now,
             )
+    sent_ids = [d.pk for d in rows if d.status == S.SENT]
     if sent_ids:
         signals.email_sent.send(sender=Delivery, delivery_ids=sent_ids)
     if suppress_contacts:

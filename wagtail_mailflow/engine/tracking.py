@@ -15,9 +15,11 @@ effect.
 Effects, each a few conditional UPDATEs (see ``engine.exits``):
 
 * **hard bounce** → the address is suppressed (``bounced``), enrollments exit.
-  A bounce is hard when the ESP says so: Mailjet's ``hard_bounce: true``,
-  Postmark's ``Type``/``SuppressionReason`` ``HardBounce``; for other ESPs,
-  when anymail's ``reject_reason`` is ``bounced`` or ``invalid``.
+  A bounce is hard when the ESP says so (``sending.esp.is_hard_bounce``:
+  Mailjet's ``hard_bounce: true``, Postmark's ``Type`` ``HardBounce``, SES's
+  ``Permanent``, Mailgun's ``permanent`` severity, SendGrid's ``bounce`` type,
+  Brevo's ``hard_bounce``); otherwise when anymail's ``reject_reason`` is
+  ``bounced`` or ``invalid``.
 * **soft bounce** (``deferred``, or ``bounced`` and not hard) → once
   ``WAGTAIL_MAILFLOW_SOFT_BOUNCE_LIMIT`` different emails to the contact
   soft-bounced within ``WAGTAIL_MAILFLOW_SOFT_BOUNCE_DAYS``, suppressed
@@ -25,8 +27,13 @@ Effects, each a few conditional UPDATEs (see ``engine.exits``):
   times by a greylisting server is one soft bounce, and an email that was
   deferred and then delivered (or opened, clicked) does not count.
 * **complaint** → suppressed (``complained``).
-* **rejected** by the ESP with ``reject_reason`` ``invalid`` or ``bounced`` →
-  suppressed (``rejected``); other rejections are only recorded.
+* **rejected** by the ESP with ``reject_reason`` ``invalid`` or ``bounced``, or
+  a refusal the ESP says is about the address (Mailjet's ``blocked`` with
+  ``preblocked``, its block list) → suppressed (``rejected``); other rejections
+  are only recorded.
+* the ESP's reason for a bounce, block, deferral or failure (Mailjet's
+  ``error_related_to: error``, each ESP's equivalent: ``sending.esp.event_description``)
+  is kept as the event's description, shown in the contact's and the email's history.
 * **unsubscribed** (the ESP's own unsubscribe link or list) → unsubscribed from
   every email.
 * **opened / clicked** → ``last_engaged_at`` moves forward.
@@ -36,10 +43,15 @@ Effects, each a few conditional UPDATEs (see ``engine.exits``):
   later event of the same type, or a retried webhook, leaves it alone.
 * any event but a rejection on a delivery whose outcome is ``unknown`` (the
   request may have reached the ESP, no answer was recorded) confirms it was
-  sent: it becomes ``sent``; a rejection or failure makes it ``failed``.
+  sent: it becomes ``sent`` and its stale error is cleared; a rejection or
+  failure makes it ``failed``. An event that arrives while the worker still
+  waits for the ESP's answer is recorded; when the answer then times out the
+  worker settles the delivery from it (:func:`settle_unknown`) instead of
+  writing ``unknown`` over what the ESP already said.
 
 The delivery is found by the ``mailflow_delivery`` metadata the message
-carried, cross-checked against the ESP message id when both are known (two
+carried, or the custom id the ESP echoes (Mailjet's ``CustomID``),
+cross-checked against the ESP message id when both are known (two
 sites sharing one ESP account must not act on each other's deliveries), else
 by ``Delivery.esp_message_id``. An event for no known delivery is recorded with
 no delivery; bounces, complaints and unsubscribes for it still act on the
@@ -56,12 +68,14 @@ import logging
 from datetime import UTC, timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from .. import conf, signals
 from ..models import Contact, Delivery, DeliveryEvent
 from ..models.deliveries import EVENT_TYPES, FIRST_EVENT_FIELDS
+from ..sending import esp
 from ..sending.messages import DELIVERY_METADATA_KEY
 from .exits import record_engagement, suppress, unsubscribe_everywhere
 
@@ -73,10 +87,6 @@ Reason = Contact.SuppressionReason
 #: anymail reject reasons that mean the address itself does not work.
 BAD_ADDRESS_REASONS = frozenset({"bounced", "invalid"})
 
-#: Postmark bounce ``Type`` values (or ``SuppressionReason``) that are hard.
-POSTMARK_HARD = frozenset({"HardBounce", "BadEmailAddress"})
-POSTMARK_SOFT = frozenset({"SoftBounce", "Transient", "DnsError", "OpenRelayTest", "Unknown"})
-
 MAX_KEY = 255
 
 
@@ -85,17 +95,11 @@ def _esp_fields(event):
     return esp_event if isinstance(esp_event, dict) else {}
 
 
-def is_hard_bounce(event):
+def is_hard_bounce(event, esp_name=None):
     """Whether a ``bounced`` event means the address is permanently undeliverable."""
-    raw = _esp_fields(event)
-    if "hard_bounce" in raw:  # Mailjet
-        return raw.get("hard_bounce") in (True, "true", "True", 1, "1")
-    postmark_type = raw.get("Type") or raw.get("SuppressionReason")
-    if raw.get("RecordType") and postmark_type:  # Postmark
-        if postmark_type in POSTMARK_HARD:
-            return True
-        if postmark_type in POSTMARK_SOFT:
-            return False
+    said = esp.is_hard_bounce(esp_name, _esp_fields(event))
+    if said is not None:
+        return said
     return (getattr(event, "reject_reason", None) or "") in BAD_ADDRESS_REASONS
 
 
@@ -122,20 +126,19 @@ def event_key(event, message_id, event_type):
     return "raw:" + hashlib.sha256(f"{event_type}:{raw}".encode()).hexdigest()
 
 
-def _metadata_delivery_id(event):
+def _metadata_delivery_id(event, esp_name=None):
+    """The delivery id the event carries: anymail's metadata, else the ESP's custom id."""
     metadata = getattr(event, "metadata", None)
-    if not isinstance(metadata, dict):
-        return None
-    value = metadata.get(DELIVERY_METADATA_KEY)
+    value = metadata.get(DELIVERY_METADATA_KEY) if isinstance(metadata, dict) else None
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
-        return None
+        return esp.event_custom_id(esp_name, _esp_fields(event))
 
 
-def find_delivery(event, message_id):
+def find_delivery(event, message_id, esp_name=None):
     """The delivery an event is about, or None (one or two queries)."""
-    delivery_id = _metadata_delivery_id(event)
+    delivery_id = _metadata_delivery_id(event, esp_name)
     if delivery_id is not None:
         delivery = Delivery.objects.filter(pk=delivery_id).first()
         if delivery is not None:
@@ -181,7 +184,7 @@ def handle_event(event, esp_name: str) -> DeliveryEvent | None:
         logger.exception("Unreadable %s tracking event ignored", esp_name)
         return None
     with transaction.atomic():
-        delivery = find_delivery(event, prepared["message_id"])
+        delivery = find_delivery(event, prepared["message_id"], esp_name)
         try:
             with transaction.atomic():
                 record = DeliveryEvent.objects.create(delivery=delivery, **prepared)
@@ -199,7 +202,7 @@ def handle_event(event, esp_name: str) -> DeliveryEvent | None:
             )
         try:
             with transaction.atomic():
-                apply_effects(record, event, delivery)
+                apply_effects(record, event, delivery, esp_name)
         except DatabaseError:
             raise  # rolls the event back too: the ESP's retry will find it new
         except Exception:
@@ -232,7 +235,11 @@ def _prepare(event, esp_name):
     timestamp = getattr(event, "timestamp", None) or timezone.now()
     if timezone.is_naive(timestamp):
         timestamp = timezone.make_aware(timestamp, UTC)
-    description = _text(getattr(event, "description", None) or getattr(event, "mta_response", None))
+    description = esp.event_description(
+        esp_name,
+        _esp_fields(event),
+        fallback=_text(getattr(event, "description", None) or getattr(event, "mta_response", None)),
+    )
     if event_type == Type.OTHER:
         description = f"{raw_type}: {description}" if description else raw_type
     url = _text(getattr(event, "click_url", None))
@@ -259,11 +266,11 @@ def _contact_id(event, delivery, event_type):
     return Contact.objects.filter(email__iexact=recipient).values_list("pk", flat=True).first()
 
 
-def apply_effects(record, event, delivery):
+def apply_effects(record, event, delivery, esp_name=None):
     """What a newly recorded event changes: suppression, unsubscribe, engagement, reconciliation."""
     event_type = record.event_type
     if delivery is not None and delivery.status == Delivery.Status.UNKNOWN:
-        _reconcile(delivery, record, event)
+        _settle(delivery.pk, [record])
 
     contact_id = _contact_id(event, delivery, event_type)
     if contact_id is None:
@@ -271,12 +278,12 @@ def apply_effects(record, event, delivery):
     reject_reason = getattr(event, "reject_reason", None) or ""
     if event_type == Type.COMPLAINED:
         suppress(contact_id, Reason.COMPLAINT)
-    elif event_type == Type.BOUNCED and is_hard_bounce(event):
+    elif event_type == Type.BOUNCED and is_hard_bounce(event, esp_name):
         suppress(contact_id, Reason.HARD_BOUNCE)
     elif event_type in (Type.BOUNCED, Type.DEFERRED):
         _count_soft_bounces(contact_id, record.timestamp)
     elif event_type == Type.REJECTED:
-        if reject_reason in BAD_ADDRESS_REASONS:
+        if reject_reason in BAD_ADDRESS_REASONS or esp.blocks_address(esp_name, _esp_fields(event)):
             suppress(contact_id, Reason.REJECTED)
     elif event_type == Type.UNSUBSCRIBED:
         unsubscribe_everywhere(contact_id, source=f"esp:{record.esp}")
@@ -284,21 +291,62 @@ def apply_effects(record, event, delivery):
         record_engagement([contact_id], record.timestamp)
 
 
-def _reconcile(delivery, record, event):
-    """Settle a delivery whose send outcome was unknown, from what the ESP says happened."""
-    raw_type = _text(getattr(event, "event_type", None))
+def _refuses(record) -> bool:
+    """Whether a recorded event says the ESP refused the email (never sent it)."""
+    return record.event_type == Type.REJECTED or (
+        record.event_type == Type.OTHER and record.description.split(":")[0] == "failed"
+    )
+
+
+def _settle(delivery_id, records) -> bool:
+    """Settle a delivery whose send outcome was unknown from what the ESP reported.
+
+    A refusal among ``records`` makes it ``failed`` with the ESP's reason; any
+    other event confirms it was sent: ``sent``, the stale error cleared, the
+    ESP's message id kept. Compare-and-set: only an ``unknown`` row is settled,
+    once. Returns whether it was.
+    """
+    refusal = next((r for r in records if _refuses(r)), None)
+    decisive = refusal or records[0]
     changes = {}
-    if record.message_id and not delivery.esp_message_id:
-        changes["esp_message_id"] = record.message_id
-    if record.event_type == Type.REJECTED or raw_type == "failed":
+    message_id = next((r.message_id for r in records if r.message_id), "")
+    if message_id:
+        changes["esp_message_id"] = Coalesce(NullIf("esp_message_id", Value("")), Value(message_id))
+    if refusal is not None:
         changes.update(
             status=Delivery.Status.FAILED,
-            last_error=f"The ESP refused this email ({record.description or raw_type}).",
+            last_error=f"The ESP refused this email ({refusal.description or refusal.event_type}).",
         )
     else:
-        changes.update(status=Delivery.Status.SENT, sent_at=delivery.sent_at or record.timestamp)
-    # Compare-and-set: only an ``unknown`` row is settled, once.
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.UNKNOWN).update(**changes)
+        changes.update(
+            status=Delivery.Status.SENT,
+            last_error="",
+            sent_at=Coalesce("sent_at", Value(decisive.timestamp)),
+        )
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.UNKNOWN).update(**changes)
+    )
+
+
+def settle_unknown(delivery_ids) -> list[int]:
+    """Settle the ``unknown`` deliveries among ``delivery_ids`` from events already recorded.
+
+    The worker calls it right after writing ``unknown`` outcomes: an event that
+    arrived while it still waited for the ESP's answer is what the ESP said.
+    Returns the ids settled as ``sent``.
+    """
+    if not delivery_ids:
+        return []
+    by_delivery = {}
+    for record in DeliveryEvent.objects.filter(
+        delivery_id__in=list(delivery_ids), delivery__status=Delivery.Status.UNKNOWN
+    ).order_by("timestamp", "pk"):
+        by_delivery.setdefault(record.delivery_id, []).append(record)
+    sent = []
+    for delivery_id, records in by_delivery.items():
+        if _settle(delivery_id, records) and not any(_refuses(r) for r in records):
+            sent.append(delivery_id)
+    return sent
 
 
 def _count_soft_bounces(contact_id, when):

@@ -11,6 +11,12 @@ ESP call). The outcome of every message is one of:
 ``unknown``   it may have reached the ESP (timeout after sending): never resend blindly;
 ``pause``     the account itself was refused (401/403, authentication): stop the batch;
 ``withdrawn`` not attempted: the contact became unreachable while the batch was being sent.
+
+Where the ESP's own answer says more than the HTTP status (Mailjet's
+per-message ``Errors``, Postmark's ``ErrorCode``, SES's error codes...), it
+decides, and its words become the reason: see :mod:`.esp`, which holds every
+ESP's quirks. A message Django refuses to build (a line break in a header)
+was never sent: ``failed``.
 """
 
 import contextlib
@@ -23,19 +29,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import requests
-from django.core.mail import get_connection
+from django.core.mail import BadHeaderError, get_connection
+
+from . import esp
+from .esp import Refusal
+from .messages import DELIVERY_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
-#: Recipients per ESP API call; we send one recipient per call, so a batch of
-#: messages is also capped to keep one batch within an ESP's documented limit.
-ESP_BATCH_CAPS = {
-    "mailjet": 50,
-    "amazon_ses": 50,
-    "postmark": 500,
-    "sendgrid": 1000,
-    "mailgun": 1000,
-}
+#: The reason of a message Django refused to build (a line break in a header).
+BAD_HEADER = (
+    "Not sent: a header of this email (its subject, sender or recipient name) "
+    "contains a line break, which email does not allow ({error})."
+)
 
 
 WITHDRAWN = (
@@ -58,6 +64,16 @@ class Kind(StrEnum):
     WAIT = "wait"
 
 
+#: What each kind of ESP refusal (read in ``esp``) makes of the message.
+REFUSAL_KINDS = {
+    Refusal.RECIPIENT: Kind.SUPPRESS,
+    Refusal.ACCOUNT: Kind.PAUSE,
+    Refusal.RATE_LIMITED: Kind.RETRY,
+    Refusal.TRANSIENT: Kind.RETRY,
+    Refusal.MESSAGE: Kind.FAILED,
+}
+
+
 @dataclass(slots=True)
 class Outcome:
     """What happened to one message."""
@@ -66,11 +82,6 @@ class Outcome:
     message_id: str = ""
     error: str = ""
     retry_after: float | None = None
-
-
-#: ESP error codes in a 4xx answer that refuse the account, not the message (Postmark
-#: answers 422: 10 bad token, 405 out of credits, 412 account pending, 413 may not send).
-ACCOUNT_ERROR_CODES = {"postmark": frozenset({10, 405, 412, 413})}
 
 
 @contextlib.contextmanager
@@ -97,10 +108,7 @@ def collection_paused():
 
 def batch_cap(backend_path: str) -> int | None:
     """The per-call cap of the ESP behind an EMAIL_BACKEND path, or None."""
-    for esp, cap in ESP_BATCH_CAPS.items():
-        if f".{esp}." in f".{backend_path}.":
-            return cap
-    return None
+    return esp.batch_cap(backend_path)
 
 
 def send_batch(messages: list, connection=None, should_send=None) -> list[Outcome]:
@@ -113,14 +121,10 @@ def send_batch(messages: list, connection=None, should_send=None) -> list[Outcom
     """
     outcomes = []
     connection = connection or get_connection()
-    try:
-        connection.open()
-    except Exception as exc:  # the connection itself: nothing was sent
-        outcome = classify(exc)
-        if outcome.kind == Kind.UNKNOWN:
-            outcome.kind = Kind.RETRY
+    refused = open_connection(connection)
+    if refused is not None:
         return [
-            Outcome(outcome.kind, error=outcome.error, retry_after=outcome.retry_after)
+            Outcome(refused.kind, error=refused.error, retry_after=refused.retry_after)
             for _message in messages
         ]
     try:
@@ -128,29 +132,96 @@ def send_batch(messages: list, connection=None, should_send=None) -> list[Outcom
             if should_send is not None and not should_send(index):
                 outcomes.append(Outcome(Kind.WITHDRAWN, error=WITHDRAWN))
                 continue
-            message.connection = connection
-            try:
-                sent = connection.send_messages([message])
-            except Exception as exc:
-                outcome = classify(exc)
-                logger.warning("Sending to %s failed (%s): %s", message.to, outcome.kind, exc)
-                outcomes.append(outcome)
-                if outcome.kind == Kind.PAUSE:
-                    outcomes.extend(
-                        Outcome(Kind.PAUSE, error=outcome.error) for _ in messages[index + 1 :]
-                    )
-                    break
-                continue
-            outcomes.append(_accepted(message, sent))
+            outcome = send_message(connection, message)
+            outcomes.append(outcome)
+            if outcome.kind == Kind.PAUSE:
+                outcomes.extend(
+                    Outcome(Kind.PAUSE, error=outcome.error) for _ in messages[index + 1 :]
+                )
+                break
     finally:
-        try:
-            connection.close()
-        except Exception:  # closing a broken connection must not lose the outcomes
-            logger.exception("Closing the email connection failed")
+        close_connection(connection)
     return outcomes
 
 
-def _accepted(message, sent):
+def open_connection(connection) -> Outcome | None:
+    """Open an email connection; None, or the outcome of every message when it cannot open.
+
+    Opening sends no message: a failure there is ``retry``, never ``unknown``.
+    """
+    try:
+        connection.open()
+    except Exception as exc:  # the connection itself: nothing was sent
+        outcome = classify(exc)
+        if outcome.kind == Kind.UNKNOWN:
+            outcome.kind = Kind.RETRY
+        return outcome
+    return None
+
+
+def send_message(connection, message) -> Outcome:
+    """Send one message over an open connection and classify what the ESP answered.
+
+    Safe to call from several threads at once, each with its own connection.
+    """
+    esp_name = getattr(connection, "esp_name", None)
+    message.connection = connection
+    _echo_custom_id(message, esp_name)
+    try:
+        refuse_line_breaks(message)
+        sent = connection.send_messages([message])
+    except Exception as exc:
+        outcome = classify(exc)
+        logger.warning("Sending to %s failed (%s): %s", message.to, outcome.kind, exc)
+    else:
+        outcome = _accepted(message, sent, esp_name)
+    return outcome
+
+
+def close_connection(connection) -> None:
+    """Close an email connection; a failure is logged, never raised (the outcomes are kept)."""
+    try:
+        connection.close()
+    except Exception:  # closing a broken connection must not lose the outcomes
+        logger.exception("Closing the email connection failed")
+
+
+def refuse_line_breaks(message) -> None:
+    """Raise Django's ``BadHeaderError`` for a header holding a line break, as Django's SMTP
+    path does; an API backend would otherwise pass it on to the ESP (a header injection).
+    """
+    headers = {
+        "Subject": message.subject,
+        "From": message.from_email,
+        "To": ", ".join(message.to),
+        "Reply-To": ", ".join(message.reply_to),
+    }
+    for name, value in headers.items():
+        if value and ("\n" in value or "\r" in value):
+            raise BadHeaderError(
+                f"Header values can't contain newlines (got {value!r} for header {name!r})"
+            )
+
+
+def _echo_custom_id(message, esp_name):
+    """Make the ESP echo the delivery's id in its events where metadata is not enough."""
+    delivery_id = (getattr(message, "metadata", None) or {}).get(DELIVERY_METADATA_KEY)
+    extra = esp.custom_id_extra(esp_name, delivery_id) if delivery_id else None
+    if extra:
+        current = getattr(message, "esp_extra", None) or {}
+        message.esp_extra = {**current, **extra}
+
+
+def _from_refusal(answer, message_id="", retry_after=None) -> Outcome:
+    return Outcome(
+        REFUSAL_KINDS[answer.refusal],
+        message_id=str(message_id or ""),
+        error=answer.message[:2000],
+        retry_after=retry_after,
+    )
+
+
+def _accepted(message, sent, esp_name=None):
     status = getattr(message, "anymail_status", None)
     if status is None:
         # A non-anymail backend (SMTP, console, locmem): accepted if it says so.
@@ -167,7 +238,8 @@ def _accepted(message, sent):
             Kind.SUPPRESS, message_id=str(message_id), error=f"Recipient {recipient_status}"
         )
     if recipient_status == "failed":
-        return Outcome(Kind.FAILED, message_id=str(message_id), error="The ESP reported a failure")
+        # anymail flattens every per-message error to "failed": the ESP's answer says why.
+        return _from_refusal(esp.recipient_refusal(esp_name, status.esp_response), message_id)
     return Outcome(Kind.SENT, message_id=str(message_id))
 
 
@@ -186,6 +258,8 @@ def classify(exc: BaseException) -> Outcome:
     )
 
     error = f"{type(exc).__name__}: {exc}"[:2000]
+    if isinstance(exc, BadHeaderError):  # refused by Django before any request
+        return Outcome(Kind.FAILED, error=BAD_HEADER.format(error=exc))
     if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
         return Outcome(Kind.SUPPRESS, error=error)
     if isinstance(exc, AnymailUnsupportedFeature | AnymailSerializationError):
@@ -195,11 +269,12 @@ def classify(exc: BaseException) -> Outcome:
         if requests_kind:
             return Outcome(requests_kind, error=error)
         code = getattr(exc, "status_code", None)
-        if code == 429:
-            return Outcome(Kind.RETRY, error=error, retry_after=_retry_after(exc))
-        if code in (401, 403) or _esp_error_code(exc) in ACCOUNT_ERROR_CODES.get(
-            (getattr(exc, "esp_name", None) or "").lower(), ()
-        ):
+        answer = esp.send_refusal(getattr(exc, "esp_name", None), exc.response, code)
+        if answer is not None and answer.refusal is not None:
+            return _from_refusal(answer, retry_after=_retry_after(exc))
+        if answer is not None:
+            error = f"{answer.message} (HTTP {code})" if code else answer.message
+        if code in (401, 403):
             return Outcome(Kind.PAUSE, error=error)
         if code is not None and code >= 500:
             return Outcome(Kind.RETRY, error=error, retry_after=_retry_after(exc))
@@ -239,17 +314,10 @@ def _requests_failure(exc):
     return None
 
 
-def _esp_error_code(exc):
-    """The ESP's own error code in a JSON answer (Postmark's ``ErrorCode``), or None."""
-    try:
-        return int(exc.response.json().get("ErrorCode"))
-    except Exception:  # no answer, not JSON, no code
-        return None
-
-
 def _retry_after(exc):
     response = getattr(exc, "response", None)
-    value = response.headers.get("Retry-After") if response is not None else None
+    headers = getattr(response, "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
     if not value:
         return None
     try:
