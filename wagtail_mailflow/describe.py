@@ -112,7 +112,8 @@ def describe_trigger(workflow):
             days,
         ) % {"list": list_name, "n": days}
     if workflow.segment_id:
-        text += " " + _("and matches the segment '%(segment)s' (%(conditions)s)") % {
+        # A clause of its own: the trigger sentences have singular and plural subjects.
+        text += "; " + _("only contacts who match the segment '%(segment)s' (%(conditions)s)") % {
             "segment": workflow.segment,
             "conditions": _conditions_text(workflow.segment.conditions),
         }

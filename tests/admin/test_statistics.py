@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow.engine.tracking import mark_first_event
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment
 from wagtail_mailflow.statistics import workflow_statistics
@@ -316,3 +316,51 @@ def test_view_permission_required(client, django_user_model):
     response = client.get(url)
     assert response.status_code == 200
     assert b"Emails by status per day" in response.content
+
+
+def _stats(days, series):
+    from wagtail_mailflow.statistics import STATUS_KEYS, WorkflowStatistics
+
+    full = {key: [0] * len(days) for key in STATUS_KEYS} | series
+    return WorkflowStatistics(None, 0, 0, 0, 0, days=days, series=full)
+
+
+@pytest.mark.parametrize(
+    "peak, ticks",
+    [
+        (1, [0, 1]),
+        (2, [0, 1, 2]),
+        (3, [0, 1, 2, 3]),
+        (7, [0, 2, 4, 6, 8]),
+        (23, [0, 5, 10, 15, 20, 25]),
+    ],
+)
+def test_chart_y_axis_counts_in_whole_numbers(peak, ticks):
+    from wagtail_mailflow.admin.workflows.statistics import chart
+
+    days = [datetime.date(2025, 3, d) for d in (1, 2)]
+    geometry = chart(_stats(days, {"sent": [0, peak]}))
+    assert [t["value"] for t in geometry["ticks"]] == ticks
+
+
+def test_chart_last_date_label_is_inside_and_alone():
+    from wagtail_mailflow.admin.workflows.statistics import chart
+
+    days = [datetime.date(2025, 3, 1) + datetime.timedelta(days=n) for n in range(30)]
+    geometry = chart(_stats(days, {"sent": [1] * 30}))
+    labelled = [i for i, day in enumerate(geometry["days"]) if day["label"]]
+    assert labelled[-1] == 29
+    assert geometry["days"][29]["anchor"] == "end"
+    assert geometry["days"][0]["anchor"] == "start"
+    gaps = [b - a for a, b in itertools.pairwise(labelled)]
+    assert min(gaps) >= max(1, 30 // 8) / 2
+
+
+def test_chart_has_a_popover_with_every_status_of_each_day(admin_client, figures_workflow):
+    workflow, *_ = figures_workflow
+    html = admin_client.get(stats_url(workflow, **PERIOD)).content.decode()
+    popover = re.search(r'<div class="mailflow-stats__popover"[^>]*>(.*?)</div>', html, re.S)
+    assert popover is not None
+    assert popover.group(1).count("<li") == len(
+        re.findall(r'<input type="checkbox" name="status"', html)
+    )

@@ -79,3 +79,29 @@ def test_statistics_are_among_the_actions_of_a_started_workflow(admin_client):
     statistics = reverse("mailflow_workflows:statistics", args=[active.pk])
     assert f'href="{statistics}"' in content
     assert reverse("mailflow_workflows:statistics", args=[draft.pk]) not in content
+
+
+def test_publishing_from_the_create_form_after_autosave_creates_one_template(admin_client):
+    add_url = reverse(email_template_viewset.get_url_name("add"))
+    admin_client.get(add_url)
+    response = admin_client.post(add_url, template_form_data(name="Once"), headers=AUTOSAVE)
+    assert response.status_code == 200 and response.json()["success"]
+    # "Publish" clicked before the form switched to the edit view: posted to the create URL.
+    response = admin_client.post(
+        add_url, template_form_data(name="Once", **{"action-publish": "1"}), follow=True
+    )
+    assert response.status_code == 200
+    assert EmailTemplate.objects.filter(name="Once").count() == 1
+    template = EmailTemplate.objects.get(name="Once")
+    assert template.live and template.live_revision_id is not None
+
+
+def test_a_new_create_form_creates_a_new_template(admin_client):
+    add_url = reverse(email_template_viewset.get_url_name("add"))
+    admin_client.post(add_url, template_form_data(name="First"), headers=AUTOSAVE)
+    edit_url = reverse(
+        email_template_viewset.get_url_name("edit"), args=[EmailTemplate.objects.get().pk]
+    )
+    admin_client.get(edit_url, {"_w_hydrate_create_view": "1"})
+    admin_client.post(add_url, template_form_data(name="Second", **{"action-publish": "1"}))
+    assert sorted(EmailTemplate.objects.values_list("name", flat=True)) == ["First", "Second"]

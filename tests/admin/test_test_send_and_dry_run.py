@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow.models import (
     Contact,
     ContactList,
@@ -292,6 +292,8 @@ def test_already_in_the_workflow_is_shown(admin_client, paris_workflow):
     Enrollment.objects.create(workflow=paris_workflow, contact=ada)
     html = admin_client.get(dry_url(paris_workflow), {"email": "ada@example.com"}).content.decode()
     assert "Already in this workflow since" in html
+    # Subscribed and matching, but already inside: it could not enter now.
+    assert 'data-contact="ada@example.com" data-eligible="no"' in html
 
 
 def test_several_matches_are_proposed(admin_client, paris_workflow):

@@ -14,13 +14,14 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views.generic.models import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from .. import rendering
 from ..models import Delivery, EmailWorkflow, WorkflowStep
 from . import policies
+from .columns import DELIVERY_TONES, MomentColumn, StatusColumn
 
 
 class StepChoiceField(django_filters.fields.ModelChoiceField):
@@ -161,14 +162,14 @@ class DeliveryViewSet(ModelViewSet):
         ),
         Column("workflow", label=gettext_lazy("Workflow")),
         Column("step", label=gettext_lazy("Email"), accessor="step.template"),
-        StatusTagColumn(
+        StatusColumn(
             "status",
+            DELIVERY_TONES,
             label=gettext_lazy("Status"),
             accessor="get_status_display",
-            primary=lambda d: d.status == Delivery.Status.SENT,
         ),
-        DateColumn("sent_at", label=gettext_lazy("Sent")),
-        DateColumn("due_at", label=gettext_lazy("Due")),
+        MomentColumn("sent_at", label=gettext_lazy("Sent")),
+        MomentColumn("due_at", label=gettext_lazy("Due")),
         Column("attempts", label=gettext_lazy("Attempts")),
     ]
 

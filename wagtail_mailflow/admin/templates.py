@@ -1,10 +1,14 @@
 """Email templates in the admin: a snippet with revisions, draft/publish and live preview."""
 
+import time
+
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.snippets.views import chooser
-from wagtail.snippets.views.snippets import SnippetViewSet
+from wagtail.snippets.views.snippets import CreateView, EditView, SnippetViewSet
 
 from ..models import EmailTemplate
 from .policies import policy_for
@@ -45,16 +49,62 @@ class EmailTemplateChooserViewSet(chooser.SnippetChooserViewSet):
         return [p for p in super().get_urlpatterns() if getattr(p, "name", None) != "create"]
 
 
+#: The session key remembering the template an editor's create form has already made.
+CREATED_KEY = "wagtail_mailflow_template_created"
+#: How long after its creation a create form's next post goes to that template instead.
+CREATED_SECONDS = 120
+
+
+class EmailTemplateCreateView(CreateView):
+    """Creating a template once, however the create form is posted.
+
+    Autosave creates the template in the background, then switches the form to the edit
+    view; a "Publish" (or another autosave) posted to the create URL before that switch
+    goes to the template already made (a 307 keeps the post) instead of creating a copy.
+    """
+
+    def get(self, request, *args, **kwargs):
+        request.session.pop(CREATED_KEY, None)  # a new, empty create form
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        created = request.session.get(CREATED_KEY)
+        if created and time.time() - created["at"] < CREATED_SECONDS:
+            template = EmailTemplate.objects.filter(pk=created["pk"]).first()
+            if template is not None:
+                edit_url = reverse(email_template_viewset.get_url_name("edit"), args=[template.pk])
+                return HttpResponseRedirect(edit_url, status=307)
+        return super().post(request, *args, **kwargs)
+
+    def save_action(self):
+        if self.expects_json_response:
+            self.request.session[CREATED_KEY] = {"pk": self.object.pk, "at": time.time()}
+        return super().save_action()
+
+
+class EmailTemplateEditView(EditView):
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("_w_hydrate_create_view"):
+            # The create form is now this template's edit form.
+            request.session.pop(CREATED_KEY, None)
+        return super().get(request, *args, **kwargs)
+
+
 class EmailTemplateViewSet(SnippetViewSet):
     """Email templates: revisions, draft/publish and live preview (HTML and plain text)."""
 
     model = EmailTemplate
     chooser_viewset_class = EmailTemplateChooserViewSet
-    icon = "mail"
+    add_view_class = EmailTemplateCreateView
+    edit_view_class = EmailTemplateEditView
+    icon = "doc-full"
     menu_label = _("Email templates")
     url_prefix = "mailflow/templates"
     add_to_admin_menu = False
     search_fields = ["name", "subject"]
+    # The database's own "contains" search: partial words match, whatever the search backend
+    # (the SQLite full-text backend rejects per-field searches of a snippet: "no such column").
+    search_backend_name = None
     list_display = ["name", "subject", LiveStatusTagColumn(), UpdatedAtColumn()]
     list_filter = ["live"]
 

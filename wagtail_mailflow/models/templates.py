@@ -44,7 +44,11 @@ class EmailTemplate(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Inde
         FieldPanel("body"),
     ]
 
-    search_fields = [index.SearchField("name"), index.SearchField("subject")]
+    search_fields = [
+        index.SearchField("name"),
+        index.AutocompleteField("name"),
+        index.SearchField("subject"),
+    ]
 
     class Meta:
         ordering = ["name"]

@@ -23,11 +23,13 @@ from ...models import (
     Contact,
     ContactProperty,
     Delivery,
+    DeliveryEvent,
     Enrollment,
     ListMembership,
 )
 from ...privacy import ERASE_ACTION, erase_contact, export_contact
 from ..policies import PermissionCheckedMixin
+from ..side_panels import ObjectStatusPanelMixin
 from .listing import contact_state_label
 
 
@@ -43,8 +45,11 @@ class ContactCreateView(CreateView):
         return reverse(self.inspect_url_name, args=[self.object.pk])
 
 
-class ContactEditView(EditView):
+class ContactEditView(ObjectStatusPanelMixin, EditView):
     inspect_url_name = None
+
+    def get_status_label(self):
+        return contact_state_label(self.object)
 
     def save_instance(self):
         contact = self.form.save_contact(self.request.user)
@@ -66,7 +71,12 @@ class ContactInspectView(InspectView):
     action_url_name = None
 
     def get_object(self, queryset=None):
-        deliveries = Delivery.objects.select_related("step", "step__template", "workflow")
+        deliveries = Delivery.objects.select_related(
+            "step", "step__template", "workflow"
+        ).prefetch_related(
+            # What the ESP reported, with its reason (a bounce's or a block's description).
+            Prefetch("events", queryset=DeliveryEvent.objects.order_by("timestamp", "pk"))
+        )
         return get_object_or_404(
             Contact.objects.select_related("user").prefetch_related(
                 Prefetch(

@@ -239,13 +239,21 @@ class DryRunView(WorkflowToolView):
         results = []
         compiled = {}
         for contact in contacts:
-            is_eligible = contact.pk in eligible
+            enrollment = enrollments.get(contact.pk)
+            # A contact is never in a workflow twice at once (the engine's entry rule).
+            is_eligible = contact.pk in eligible and enrollment is None
             reasons = (
                 []
                 if is_eligible
                 else ineligibility_reasons(workflow, contact, memberships.get(contact.pk))
-                or [_("Not eligible.")]
             )
+            if enrollment is not None:
+                reasons.append(
+                    _("Already in this workflow since %(date)s.")
+                    % {"date": _date(enrollment.entered_at)}
+                )
+            if not is_eligible and not reasons:
+                reasons = [_("Not eligible.")]
             result = DryRunContact(contact, is_eligible, reasons, enrollments.get(contact.pk))
             if preview:
                 values = rendering.contact_values(contact)

@@ -3,6 +3,7 @@
 from django.contrib.admin.utils import quote
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.admin.panels import (
@@ -78,6 +79,15 @@ class SectionPanel(MultiFieldPanel):
     @property
     def clean_name(self):
         return f"mailflow_{self.section}"
+
+
+class EmailsPanel(InlinePanel):
+    """The workflow's emails, without a heading of their own: the "Emails" section has it."""
+
+    class BoundPanel(InlinePanel.BoundPanel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.heading = ""
 
 
 class EligibleCountPanel(Panel):
@@ -163,7 +173,8 @@ def build_edit_handler(scenario):
         ),
         SectionPanel(
             TRIGGER_PANELS[scenario](),
-            heading=_("Trigger: %(scenario)s") % {"scenario": Scenario(scenario).label},
+            # Lazy: the handler is built once and shown in each editor's language.
+            heading=format_lazy(_("Trigger: {scenario}"), scenario=Scenario(scenario).label),
             section="trigger",
         ),
         SectionPanel(
@@ -182,7 +193,7 @@ def build_edit_handler(scenario):
         ),
         SectionPanel(
             [
-                InlinePanel(
+                EmailsPanel(
                     "steps",
                     heading=_("Emails"),
                     label=_("Email"),

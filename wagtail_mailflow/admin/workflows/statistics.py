@@ -106,14 +106,18 @@ COLOURS = {
 }
 
 
-def _nice_ceiling(value):
-    """The smallest 1, 2 or 5 × 10^n at least ``value`` (at least 1), for the y axis."""
+def _axis(value):
+    """The y axis for counts up to ``value``: (top, step), whole numbers, at most 5 steps.
+
+    The step is the smallest 1, 2 or 5 × 10^n that reaches ``value`` in 5 steps or fewer.
+    """
     value = max(int(value), 1)
     magnitude = 1
     while True:
         for factor in (1, 2, 5):
-            if factor * magnitude >= value:
-                return factor * magnitude
+            step = factor * magnitude
+            if step * 5 >= value:
+                return step * -(-value // step), step
         magnitude *= 10
 
 
@@ -123,7 +127,7 @@ def chart(stats, shown=STATUS_KEYS, width=760, height=260):
     left, right, top, bottom = 48, 12, 12, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(stats.days)
-    peak = _nice_ceiling(max((max(v) for v in stats.series.values() if v), default=0))
+    peak, tick_step = _axis(max((max(v) for v in stats.series.values() if v), default=0))
     step_x = plot_w / max(n - 1, 1)
 
     def x(i):
@@ -161,23 +165,41 @@ def chart(stats, shown=STATUS_KEYS, width=760, height=260):
     band = step_x if n > 1 else plot_w
     days = []
     label_every = max(1, n // 8)
+    # Every label_every-th day is labelled, and the last one; a regular label too close to
+    # the last is dropped so they never overlap.
+    labelled = {i for i in range(n) if i % label_every == 0 and n - 1 - i >= label_every / 2}
+    labelled.add(n - 1)
     for i, day in enumerate(stats.days):
-        figures = ", ".join(
-            f"{labels[key]} {stats.series[key][i]}" for key in STATUS_KEYS if key in stats.series
-        )
+        figures = [
+            {
+                "label": labels[key],
+                "count": stats.series[key][i],
+                "colour": COLOURS[key],
+                "key": key,
+            }
+            for key in STATUS_KEYS
+            if key in stats.series
+        ]
         days.append(
             {
                 "x": x(i),
                 "band_x": round(max(x(i) - band / 2, left), 1),
                 "band_w": round(min(band, width - right - max(x(i) - band / 2, left)), 1),
-                "label": day_label(day) if i % label_every == 0 or i == n - 1 else "",
-                "title": f"{day_label(day)} — {figures}",
+                "label": day_label(day) if i in labelled else "",
+                # The first and last labels are anchored inside the plot, never cut.
+                "anchor": "start"
+                if i == 0 and n > 1
+                else "end"
+                if i == n - 1 and n > 1
+                else "middle",
+                "day": day_label(day),
+                "figures": figures,
+                "title": "{} — {}".format(
+                    day_label(day), ", ".join(f"{f['label']} {f['count']}" for f in figures)
+                ),
             }
         )
-    ticks = [
-        {"y": y(peak * k / 4), "value": round(peak * k / 4, 1) if peak < 4 else peak * k // 4}
-        for k in range(5)
-    ]
+    ticks = [{"y": y(value), "value": value} for value in range(0, peak + 1, tick_step)]
     rows = [
         {"label": day_label(day), "counts": [stats.series[key][i] for key in STATUS_KEYS]}
         for i, day in enumerate(stats.days)

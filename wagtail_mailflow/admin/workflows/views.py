@@ -19,6 +19,8 @@ from wagtail.admin.widgets.button import Button, HeaderButton
 
 from ...describe import describe_workflow
 from ...models import EmailWorkflow, WorkflowAction
+from .. import display
+from ..side_panels import ObjectStatusPanelMixin
 from .editor import SCENARIO_CARDS, edit_handler_for
 from .links import index_url, url_name, workflow_url
 from .permissions import DUPLICATE, available, can, forbidden, workflow_policy
@@ -28,11 +30,11 @@ Scenario = EmailWorkflow.Scenario
 
 #: The lifecycle buttons of the "Manage" menu: (action, icon, priority).
 LIFECYCLE_BUTTONS = (
-    (WorkflowAction.ACTIVATE, "play", 20),
+    (WorkflowAction.ACTIVATE, "mailflow-play", 20),
     (WorkflowAction.LOCK, "lock", 21),
-    (WorkflowAction.STOP, "pause", 22),
+    (WorkflowAction.STOP, "mailflow-stop", 22),
     (WorkflowAction.ARCHIVE, "folder", 40),
-    (WorkflowAction.UNARCHIVE, "undo", 41),
+    (WorkflowAction.UNARCHIVE, "rotate", 41),
 )
 
 
@@ -214,8 +216,11 @@ class WorkflowCreateView(CreateView):
         ) % {"title": instance}
 
 
-class WorkflowEditView(EditView):
+class WorkflowEditView(ObjectStatusPanelMixin, EditView):
     """Only drafts open for editing; other statuses go to the read-only view."""
+
+    def get_status_label(self):
+        return self.object.get_status_display()
 
     def get_panel(self):
         return edit_handler_for(self.get_object().scenario)
@@ -286,6 +291,11 @@ class WorkflowInspectView(InspectView):
 
     def get_delete_url(self):
         return None
+
+    def get_field_display_value(self, field_name, field):
+        if field_name == "language":
+            return display.language_name(self.object.language)
+        return display.display(super().get_field_display_value(field_name, field))
 
     @cached_property
     def header_more_buttons(self):

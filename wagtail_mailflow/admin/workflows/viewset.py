@@ -2,10 +2,11 @@
 
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from ...models import EmailWorkflow
+from ..columns import WORKFLOW_TONES, MomentColumn, StatusColumn
 from ..conditions import ConditionCountView
 from . import actions
 from .dry_run import DryRunView
@@ -28,7 +29,7 @@ Scenario = EmailWorkflow.Scenario
 
 class WorkflowViewSet(ModelViewSet):
     model = EmailWorkflow
-    icon = "mail"
+    icon = "mailflow-workflow"
     menu_label = _("Workflows")
     url_prefix = "mailflow/workflows"
     add_to_admin_menu = False
@@ -44,14 +45,14 @@ class WorkflowViewSet(ModelViewSet):
     list_display = [
         "title",
         Column("scenario", label=_("Scenario"), accessor="get_scenario_display"),
-        StatusTagColumn(
+        StatusColumn(
             "status",
+            WORKFLOW_TONES,
             label=_("Status"),
             accessor="get_status_display",
-            primary=lambda workflow: workflow.status == EmailWorkflow.Status.ACTIVE,
         ),
         Column("contact_list", label=_("Contact list")),
-        DateColumn("updated_at", label=_("Updated")),
+        MomentColumn("updated_at", label=_("Updated")),
     ]
     inspect_view_fields = [
         "title",
