@@ -26,6 +26,7 @@ from .models import (
     clean_properties,
     normalize_email,
 )
+from .privacy import forget_do_not_contact, is_do_not_contact
 
 Source = ListMembership.Source
 
@@ -115,6 +116,12 @@ def subscribe(
     Returns ``(contact, membership, joined)`` where ``joined`` says whether this
     call started a membership (new, or back after leaving), which is what
     triggers welcome workflows. ``confirmed`` records double opt-in consent.
+
+    An address erased after it unsubscribed from everything or was suppressed
+    (a do-not-contact record, see :func:`wagtail_mailflow.privacy.is_do_not_contact`)
+    is created unsubscribed from everything and ``joined`` is False: nothing is sent
+    until the mailbox confirms. With ``confirmed`` (the mailbox did confirm) the
+    record is deleted and the address subscribes as any other.
     """
     now = now or timezone.now()
     contact_list = _get_list(contact_list)
@@ -125,18 +132,27 @@ def subscribe(
         contact, created = get_or_create_contact(
             email, **{k: v for k, v in fields.items() if v is not None}
         )
+        # An erased address that had asked not to be mailed comes back unsubscribed from
+        # everything: nothing is sent until its mailbox confirms (signup.confirm).
+        held = created and not confirmed and is_do_not_contact(contact.email) is not None
+        if held:
+            contact.unsubscribed_at = now
+            contact.save(update_fields=["unsubscribed_at", "updated_at"])
+        elif confirmed:
+            forget_do_not_contact(contact.email)
         if not created and (cleaned or any(v is not None for v in fields.values())):
             update_contact(contact, properties=cleaned, now=now, **fields)
         elif created and cleaned:
             contact.properties = cleaned
             contact.save(update_fields=["properties", "updated_at"])
-        if created or confirmed:
+        if (created and not held) or confirmed:
             contact.consent_at = contact.consent_at or now
             contact.consent_source = contact.consent_source or f"{source}:{source_detail}".rstrip(
                 ":"
             )
             contact.save(update_fields=["consent_at", "consent_source", "updated_at"])
         membership, joined = _join(contact, contact_list, source, source_detail, confirmed, now)
+        joined = joined and not held
         if joined:
             signals.contact_subscribed.send(sender=ListMembership, membership=membership)
             membership_started(membership, now=now)

@@ -10,12 +10,22 @@ is then deleted, and with it its memberships and properties.
 
 Deliveries already ``sending`` are left alone: they are in the ESP's hands,
 and their outcome is still counted when the ESP reports it.
+
+Erasing forgets the person, not their wish: a contact who was suppressed or had
+unsubscribed from everything leaves a :class:`DoNotContact` record holding only a
+keyed hash of the lowercased address, the reason and the date. Imports skip such
+an address and a signup for it waits for a confirmation from the mailbox
+(:func:`is_do_not_contact`). The address is also replaced in the problems the
+contact imports kept (on the record and in the problems file).
 """
 
+import csv
+import io
 import logging
 from dataclasses import asdict, dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Replace
@@ -23,8 +33,10 @@ from django.utils import timezone
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
+from .contact_import.csv_output import writer as csv_writer
 from .engine.exits import stop
-from .models import Contact, Delivery, DeliveryEvent, Enrollment
+from .integrations.form_submissions import erase_submissions
+from .models import Contact, ContactImport, Delivery, DeliveryEvent, DoNotContact, Enrollment
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +155,90 @@ class ErasureResult:
     deliveries_withdrawn: int = 0
     events_scrubbed: int = 0
     memberships_deleted: int = 0
+    form_submissions_deleted: int = 0
 
     def as_dict(self):
         """The counts as a plain dict (the management command prints it as JSON)."""
         return asdict(self)
+
+
+def is_do_not_contact(email: str) -> "DoNotContact | None":
+    """The do-not-contact record of an erased address (any case), or None.
+
+    An address with a record was erased after it unsubscribed from everything or
+    was suppressed: it must not be mailed again until its mailbox confirms a new
+    signup. Imports skip it; ``api.subscribe`` keeps a new contact for it
+    unsubscribed, so nothing is sent before that confirmation.
+    """
+    return DoNotContact.objects.for_address(email)
+
+
+def forget_do_not_contact(email: str) -> int:
+    """Delete the do-not-contact record of ``email`` (its mailbox confirmed a signup)."""
+    return DoNotContact.objects.forget(email)
+
+
+def _do_not_contact_reason(contact):
+    if contact.suppressed_at is not None:
+        return DoNotContact.Reason.SUPPRESSED
+    if contact.unsubscribed_at is not None:
+        return DoNotContact.Reason.UNSUBSCRIBED
+    return None
+
+
+def _scrub_text(text, emails):
+    lowered = text.lower()
+    for email in emails:
+        start = lowered.find(email)
+        while start != -1:
+            text = text[:start] + ERASED_PLACEHOLDER + text[start + len(email) :]
+            lowered = text.lower()
+            start = lowered.find(email, start + len(ERASED_PLACEHOLDER))
+    return text
+
+
+def scrub_imports(email: str) -> int:
+    """Replace ``email`` (any case) in every import's problems and problems file; how many.
+
+    Reads the problem records of the imports that have any (imports are few);
+    a problems file is rewritten only when it mentions the address.
+    """
+    emails = {email.lower()}
+    changed = 0
+    jobs = ContactImport.objects.exclude(issues=[], errors_file="").only(
+        "pk", "issues", "errors_file"
+    )
+    for job in jobs.iterator():
+        touched = []
+        issues = [
+            {key: _scrub_text(value, emails) if isinstance(value, str) else value
+             for key, value in issue.items()}
+            for issue in job.issues or []
+        ]  # fmt: skip
+        if issues != job.issues:
+            job.issues = issues
+            touched.append("issues")
+        if job.errors_file:
+            try:
+                with job.errors_file.open("rb") as stored:
+                    text = stored.read().decode("utf-8-sig")
+            except FileNotFoundError:
+                text = ""
+            if email.lower() in text.lower():
+                out = io.StringIO()
+                writer = csv_writer(out)
+                for row in csv.reader(io.StringIO(text, newline="")):
+                    writer.writerow([_scrub_text(cell, emails) for cell in row])
+                name = job.errors_file.name.rsplit("/", 1)[-1]
+                job.errors_file.delete(save=False)
+                job.errors_file.save(
+                    name, ContentFile(("\ufeff" + out.getvalue()).encode("utf-8")), save=False
+                )
+                touched.append("errors_file")
+        if touched:
+            job.save(update_fields=touched)
+            changed += 1
+    return changed
 
 
 def anonymous_label(contact_id):
@@ -202,6 +294,8 @@ def erase_contact(contact, *, user=None, now=None) -> "ErasureResult":
         result.enrollments_kept = Enrollment.objects.filter(contact_id=pk).count()
         result.deliveries_kept = deliveries.count()
         result.memberships_deleted = contact.memberships.count()
+        # Submissions of signup form pages repeat the address (and the answers).
+        result.form_submissions_deleted = erase_submissions(emails)
 
         label = anonymous_label(pk)
         content_type = ContentType.objects.get_for_model(Contact)
@@ -219,6 +313,10 @@ def erase_contact(contact, *, user=None, now=None) -> "ErasureResult":
                 "deliveries_kept": result.deliveries_kept,
             },
         )
+        reason = _do_not_contact_reason(contact)
+        if reason:
+            DoNotContact.objects.record(contact.email, reason, now=now)
+        scrub_imports(contact.email)
         contact.delete()  # enrollments and deliveries: SET_NULL; memberships: CASCADE
         result.erased = True
     logger.info(

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from .. import conf, signals
 from ..models import ContactImport
-from .applying import import_csv
+from .applying import import_csv, undo_abandoned
 from .mapping import propose_mapping
 from .reading import ImportFileError, inspect_file
 
@@ -54,7 +54,12 @@ def create_job(uploaded, *, contact_list, encoding, confirmed=False, user=None):
 
 
 def discard_abandoned(age=datetime.timedelta(days=1)):
-    """Delete drafts uploaded more than ``age`` ago and never imported, with their files."""
+    """Delete drafts uploaded more than ``age`` ago and never imported, with their files.
+
+    Also undoes the imports staged more than ``age`` ago and never finished (their
+    process died half-way), so that they too leave nothing.
+    """
+    undo_abandoned(age)
     for job in ContactImport.objects.filter(
         status=ContactImport.Status.DRAFT, created_at__lt=timezone.now() - age
     ):
