@@ -15,7 +15,7 @@ from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
 from django.utils import timezone
 
 from .. import signals
-from ..conditions import compile_q
+from ..conditions import ConditionError, compile_q
 from ..models import Contact, Delivery, EmailWorkflow, Enrollment, ListMembership
 from .timing import SendingPeriod, due_time
 
@@ -60,6 +60,23 @@ def eligible_contacts(
     return contacts
 
 
+def segment_usable(workflow: EmailWorkflow) -> bool:
+    """Whether the workflow's segment can be evaluated; if not, say so in the log.
+
+    A property its conditions read may have been deleted or changed type: then
+    nobody enters the workflow (whoever triggered the entry is stored all the
+    same) and the workflow's page shows the problem (``condition_problems``).
+    """
+    if not workflow.segment_id:
+        return True
+    try:
+        compile_q(workflow.segment.conditions)
+    except ConditionError as exc:
+        logger.warning("Workflow %s skipped: its segment cannot be evaluated: %s", workflow.pk, exc)
+        return False
+    return True
+
+
 def ordered_steps(workflow: EmailWorkflow) -> list:
     """The workflow's steps in order (cached on the instance for a batch)."""
     cache = getattr(workflow, "_mailflow_steps", None)
@@ -87,7 +104,7 @@ def enter(
         status = (
             EmailWorkflow.objects.filter(pk=workflow.pk).values_list("status", flat=True).first()
         )
-        if status != EmailWorkflow.Status.ACTIVE:
+        if status != EmailWorkflow.Status.ACTIVE or not segment_usable(workflow):
             return None
         if not eligible_contacts(workflow).filter(pk=contact.pk).exists():
             return None
@@ -139,7 +156,7 @@ def enter_many(
     now = now or timezone.now()
     if not EmailWorkflow.objects.filter(
         pk=workflow.pk, status=EmailWorkflow.Status.ACTIVE
-    ).exists():
+    ).exists() or not segment_usable(workflow):
         return 0
     steps = ordered_steps(workflow)
     if not steps:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 
 from django.utils import timezone
 
-from ..conditions import ConditionSet, evaluate, parse
+from ..conditions import ConditionError, ConditionSet, evaluate, parse
 from ..contact_fields import CONDITION_FIELDS
 from ..models import Contact, ContactProperty, EmailWorkflow, Enrollment, ListMembership
 from .entry import enter, enter_many
@@ -119,7 +119,19 @@ def update_triggers(definitions: Mapping | None = None) -> list[UpdateTrigger]:
         return []
     if definitions is None:
         definitions = {p.name: p for p in ContactProperty.objects.all()}
-    return [(workflow, parse(workflow.trigger_conditions, definitions)) for workflow in workflows]
+    triggers = []
+    for workflow in workflows:
+        try:
+            triggers.append((workflow, parse(workflow.trigger_conditions, definitions)))
+        except ConditionError as exc:
+            # A property the condition reads was deleted or changed type: the change is
+            # stored all the same, nobody enters; the workflow's page shows why.
+            logger.warning(
+                "Workflow %s skipped: its trigger condition cannot be evaluated: %s",
+                workflow.pk,
+                exc,
+            )
+    return triggers
 
 
 def became_true(spec: ConditionSet, before: Mapping, after: Mapping) -> bool:

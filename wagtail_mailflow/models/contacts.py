@@ -1,8 +1,10 @@
 """Contacts, their typed properties, lists and memberships."""
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import ProtectedError
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +60,48 @@ class ContactProperty(models.Model):
     def coerce(self, raw):
         """Turn a raw value into this property's stored JSON form, or raise ValidationError."""
         return coerce_value(self.type, raw, self.name)
+
+    def used_by(self):
+        """The segments and workflows whose conditions (or date) read this property.
+
+        Segments and workflows are few: their stored conditions are read here
+        rather than searched as JSON, which each database does its own way.
+        """
+        segment_model = apps.get_model("wagtail_mailflow", "Segment")
+        workflow_model = apps.get_model("wagtail_mailflow", "EmailWorkflow")
+        users = [
+            segment
+            for segment in segment_model.objects.only("pk", "name", "conditions")
+            if self.name in _condition_fields(segment.conditions)
+        ]
+        users += [
+            workflow
+            for workflow in workflow_model.objects.only(
+                "pk", "title", "trigger_conditions", "date_property"
+            )
+            if workflow.date_property_id == self.pk
+            or self.name in _condition_fields(workflow.trigger_conditions)
+        ]
+        return users
+
+    def delete(self, *args, **kwargs):
+        """Refused (``ProtectedError``) while a segment or a workflow uses the property."""
+        users = self.used_by()
+        if users:
+            raise ProtectedError(
+                _("The property “%(name)s” is used by: %(users)s.")
+                % {"name": self.name, "users": ", ".join(str(user) for user in users)},
+                set(users),
+            )
+        return super().delete(*args, **kwargs)
+
+
+def _condition_fields(spec):
+    """The field names a stored condition set reads (whatever else it holds)."""
+    conditions = spec.get("conditions") if isinstance(spec, dict) else None
+    if not isinstance(conditions, list):
+        return set()
+    return {c.get("field") for c in conditions if isinstance(c, dict)}
 
 
 class ContactQuerySet(models.QuerySet):

@@ -21,7 +21,7 @@ from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
 
 from .. import conf, rendering
-from ..conditions import ConditionError
+from ..conditions import ConditionError, parse
 from ..conditions import validate as validate_conditions
 from .contacts import ContactList, ContactProperty, Segment
 from .templates import EmailTemplate
@@ -108,7 +108,8 @@ TRANSITIONS: dict[WorkflowAction, Transition] = {
         frozenset({_S.STOPPED}), _S.ARCHIVED, "archived_at", after=WorkflowAction.STOP
     ),
     WorkflowAction.UNARCHIVE: Transition(frozenset({_S.ARCHIVED}), _S.STOPPED),
-    WorkflowAction.DELETE: Transition(frozenset({_S.ARCHIVED}), None),
+    # A draft was never activated: nothing was sent, it can simply be discarded.
+    WorkflowAction.DELETE: Transition(frozenset({_S.DRAFT, _S.ARCHIVED}), None),
 }
 del _S
 
@@ -139,12 +140,6 @@ class ActivationProblem:
     message: str
     #: The email whose template has the problem, if any.
     step: "WorkflowStep | None" = None
-
-
-class EmailWorkflowQuerySet(models.QuerySet):
-    def accepting_entries(self):
-        """Workflows that new contacts may enter (only active ones)."""
-        return self.filter(status=EmailWorkflow.Status.ACTIVE)
 
 
 class EmailWorkflow(ClusterableModel):
@@ -264,8 +259,6 @@ class EmailWorkflow(ClusterableModel):
     created_at = models.DateTimeField(_("created"), default=now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    objects = EmailWorkflowQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("email workflow")
@@ -316,10 +309,35 @@ class EmailWorkflow(ClusterableModel):
         stored = self._stored_status()
         if stored is not None and stored not in TRANSITIONS[WorkflowAction.DELETE].sources:
             raise LifecycleError(
-                _("Only an archived workflow can be deleted; archive it first."),
+                _("Only a draft or an archived workflow can be deleted; archive it first."),
                 code="not_archived",
             )
         return super().delete(*args, **kwargs)
+
+    def condition_problems(self) -> list[str]:
+        """Why the segment or the trigger condition cannot be evaluated now (empty: it can).
+
+        A property a condition reads may have been deleted or changed type since
+        it was saved. While that lasts, contacts are still stored by signups and
+        imports but do not enter this workflow (the engine skips it and logs why).
+        """
+        problems = []
+        if self.segment_id:
+            try:
+                parse(self.segment.conditions)
+            except ConditionError as exc:
+                problems.append(
+                    _("The segment “%(segment)s” cannot be evaluated: %(error)s")
+                    % {"segment": self.segment, "error": exc}
+                )
+        if self.scenario == self.Scenario.PROPERTY_UPDATE and self.trigger_conditions:
+            try:
+                parse(self.trigger_conditions)
+            except ConditionError as exc:
+                problems.append(
+                    _("The trigger condition cannot be evaluated: %(error)s") % {"error": exc}
+                )
+        return problems
 
     def clean(self):
         super().clean()
@@ -422,10 +440,6 @@ class EmailWorkflow(ClusterableModel):
                     )
                 )
         return problems
-
-    def activation_errors(self) -> list[str]:
-        """Every reason this workflow cannot be activated now, as readable messages."""
-        return [problem.message for problem in self.activation_problems()]
 
     # -- transitions -----------------------------------------------------
 

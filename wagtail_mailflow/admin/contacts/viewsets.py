@@ -16,6 +16,7 @@ from ..conditions import ConditionBuilder, ConditionCountView
 from ..imports import ImportButtonIndexView
 from .forms import FORM_FIELDS, ContactForm
 from .listing import ContactFilterSet, contact_state_label
+from .property_views import ContactPropertyDeleteView
 from .views import (
     ContactActionView,
     ContactCreateView,
@@ -143,6 +144,7 @@ class ContactPropertyViewSet(ModelViewSet):
         Column("type", accessor="get_type_display", label=gettext_lazy("Type")),
     ]
     form_fields = ["name", "label", "type", "description"]
+    delete_view_class = ContactPropertyDeleteView
 
 
 contact_viewset = ContactViewSet("mailflow_contacts")

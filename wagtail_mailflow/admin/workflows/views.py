@@ -24,6 +24,7 @@ from ..side_panels import ObjectStatusPanelMixin
 from .editor import SCENARIO_CARDS, edit_handler_for
 from .links import index_url, url_name, workflow_url
 from .permissions import DUPLICATE, available, can, forbidden, workflow_policy
+from .tools import TOOL_ICONS, tools_for
 
 Status = EmailWorkflow.Status
 Scenario = EmailWorkflow.Scenario
@@ -64,8 +65,8 @@ def workflow_action_buttons(workflow, user, exclude=(), button_class=Button):
         add("edit", _("Edit"), url("edit", workflow), "edit", 10)
         add("review", _("Review and activate"), url("review", workflow), "check", 15)
     add("inspect", _("View"), url("inspect", workflow), "view", 12)
-    if workflow.status != Status.DRAFT:
-        add("statistics", _("Statistics"), url("statistics", workflow), "view", 13)
+    for priority, (key, label, link) in enumerate(tools_for(workflow, user), start=13):
+        add(key, label, link, TOOL_ICONS[key], priority)
     for action, icon, priority in LIFECYCLE_BUTTONS:
         if action == WorkflowAction.ACTIVATE and workflow.status == Status.DRAFT:
             continue  # a draft goes through the review page
@@ -98,7 +99,9 @@ class WorkflowIndexView(IndexView):
 
     @cached_property
     def can_bulk_archive(self):
-        return can(self.request.user, WorkflowAction.ARCHIVE)
+        """Whether the user may take a bulk action (archive or delete): rows get checkboxes."""
+        user = self.request.user
+        return can(user, WorkflowAction.ARCHIVE) or can(user, WorkflowAction.DELETE)
 
     @cached_property
     def columns(self):
@@ -242,6 +245,11 @@ class WorkflowEditView(ObjectStatusPanelMixin, EditView):
             return redirect(self.inspect_url_name, workflow.pk)
         return super().dispatch(request, *args, **kwargs)
 
+    def get(self, request, *args, **kwargs):
+        for problem in self.object.condition_problems():
+            messages.warning(request, problem)
+        return super().get(request, *args, **kwargs)
+
     def get_page_subtitle(self):
         return f"{self.object} ({self.object.get_scenario_display()})"
 
@@ -262,20 +270,24 @@ class WorkflowEditView(ObjectStatusPanelMixin, EditView):
 
 
 class WorkflowDeleteView(DeleteView):
-    """Only archived workflows can be deleted, by users who may also activate workflows."""
+    """Drafts and archived workflows can be deleted (after a confirmation page), by users who
+    may also activate workflows."""
 
     def dispatch(self, request, *args, **kwargs):
         if not can(request.user, WorkflowAction.DELETE):
             return forbidden(request)
         if not self.object.allows(WorkflowAction.DELETE):
             messages.error(
-                request, _("Only an archived workflow can be deleted; archive it first.")
+                request,
+                _("Only a draft or an archived workflow can be deleted; archive it first."),
             )
             return redirect(self.index_url_name)
         return super().dispatch(request, *args, **kwargs)
 
     def get_success_url(self):
-        return index_url() + "?status=archived"
+        if self.object.status == Status.ARCHIVED:
+            return index_url() + "?status=archived"
+        return index_url()
 
 
 class WorkflowInspectView(InspectView):
@@ -304,6 +316,8 @@ class WorkflowInspectView(InspectView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         workflow = self.object
+        for problem in workflow.condition_problems():
+            messages.warning(self.request, problem)
         lines = describe_workflow(workflow)
         context.update(
             {
@@ -317,6 +331,9 @@ class WorkflowInspectView(InspectView):
                 "duplicate_url": workflow_url("duplicate", workflow),
                 "review_url": workflow_url("review", workflow),
                 "can_change": self.user_has_permission("change"),
+                "tools": tools_for(workflow, self.request.user, exclude=("statistics",))
+                if workflow.status == Status.DRAFT
+                else [],
             }
         )
         return context
