@@ -10,7 +10,14 @@ from wagtail.snippets.models import register_snippet
 
 from .admin import policies
 from .admin.contacts.views import register_contact_log_actions
-from .admin.workflows.actions import ArchiveBulkAction, register_workflow_log_actions
+from .admin.pause import admin_urls as pause_admin_urls
+from .admin.pause import announce_pause
+from .admin.resend import SendAgainBulkAction
+from .admin.workflows.actions import (
+    ArchiveBulkAction,
+    DeleteBulkAction,
+    register_workflow_log_actions,
+)
 from .admin.workflows.template_return import (
     return_to_workflow_after_template,
     return_to_workflow_after_template_edit,
@@ -59,5 +66,10 @@ hooks.register("insert_global_admin_css", admin_css)
 hooks.register("register_log_actions", register_workflow_log_actions)
 hooks.register("register_log_actions", register_contact_log_actions)
 hooks.register("register_bulk_action", ArchiveBulkAction)
+hooks.register("register_bulk_action", DeleteBulkAction)
+hooks.register("register_bulk_action", SendAgainBulkAction)
+# The sending pause: a banner across Email automation, and its "Resume now" endpoint.
+hooks.register("construct_main_menu", announce_pause)
+hooks.register("register_admin_urls", pause_admin_urls)
 hooks.register("after_create_snippet", return_to_workflow_after_template)
 hooks.register("after_edit_snippet", return_to_workflow_after_template_edit)

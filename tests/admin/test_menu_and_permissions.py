@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.models.test_workflow_lifecycle import make_workflow
+from tests.factories import make_workflow
 from wagtail_mailflow.models import EmailWorkflow
 
 pytestmark = pytest.mark.django_db
@@ -63,8 +63,8 @@ def test_workflow_form_refuses_edit_of_active_instance():
     assert "duplicate it" in str(form.errors)
 
 
-@pytest.mark.parametrize("status", [Status.DRAFT, Status.ACTIVE, Status.STOPPED])
-def test_delete_refused_unless_archived(admin_client, status):
+@pytest.mark.parametrize("status", [Status.ACTIVE, Status.LOCKED, Status.STOPPED])
+def test_delete_refused_unless_draft_or_archived(admin_client, status):
     workflow = make_workflow(status=status)
     response = admin_client.post(
         reverse("mailflow_workflows:delete", args=[workflow.pk]), follow=True

@@ -162,8 +162,16 @@ def test_archive_draft_with_stop_first_is_still_refused():
     assert workflow.status == Status.DRAFT
 
 
-@pytest.mark.parametrize("start", [Status.DRAFT, Status.ACTIVE, Status.LOCKED, Status.STOPPED])
-def test_delete_refused_unless_archived(start):
+def test_delete_draft():
+    workflow = make_workflow(steps=2)
+    pk = workflow.pk
+    workflow.delete()
+    assert not EmailWorkflow.objects.filter(pk=pk).exists()
+    assert not WorkflowStep.objects.filter(workflow_id=pk).exists()
+
+
+@pytest.mark.parametrize("start", [Status.ACTIVE, Status.LOCKED, Status.STOPPED])
+def test_delete_refused_unless_draft_or_archived(start):
     workflow = make_workflow(status=start)
     with pytest.raises(LifecycleError, match="archived"):
         workflow.delete()
@@ -287,7 +295,7 @@ def test_transitions_table_is_what_the_methods_do(action, start):
 
 def test_archive_is_allowed_from_the_statuses_stop_leaves():
     assert allowed_from(WorkflowAction.ARCHIVE) == {Status.ACTIVE, Status.LOCKED, Status.STOPPED}
-    assert allowed_from(WorkflowAction.DELETE) == {Status.ARCHIVED}
+    assert allowed_from(WorkflowAction.DELETE) == {Status.DRAFT, Status.ARCHIVED}
 
 
 def test_activation_lists_every_problem_at_once():
@@ -390,7 +398,8 @@ def test_duplicate_requires_a_title():
 
 
 def test_replacement_recipe_duplicate_edit_lock_activate():
-    """The guide's recipe: duplicate, edit the copy, lock the original, activate the copy."""
+    """The replacement recipe of docs/editor-guide.md: duplicate, edit the copy, lock the
+    original, activate the copy."""
     original = make_workflow(status=Status.ACTIVE, steps=2)
     replacement = original.duplicate("Welcome series (new)")
     step = replacement.steps.order_by("sort_order").last()

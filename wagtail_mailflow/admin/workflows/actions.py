@@ -9,6 +9,7 @@ in the meantime comes back as a ``LifecycleError`` shown as a message.
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property, classproperty
@@ -27,7 +28,7 @@ from ...models import (
     LifecycleError,
     WorkflowAction,
 )
-from .links import index_url, workflow_url
+from .links import index_breadcrumb, index_url, workflow_url
 from .permissions import DUPLICATE, available, can, forbidden, workflow_policy
 
 Status = EmailWorkflow.Status
@@ -80,7 +81,7 @@ class WorkflowObjectMixin:
 
     def get_breadcrumbs_items(self):
         return [
-            {"url": index_url(), "label": _("Email workflows")},
+            index_breadcrumb(),
             {"url": workflow_url("inspect", self.object), "label": str(self.object)},
             {"url": "", "label": self.get_page_title()},
         ]
@@ -408,6 +409,68 @@ class ArchiveBulkAction(BulkAction):
     def get_success_message(self, num_parent_objects, num_child_objects):
         return ngettext(
             "%(count)d workflow archived.", "%(count)d workflows archived.", num_parent_objects
+        ) % {"count": num_parent_objects}
+
+    @cached_property
+    def permission_policy(self):
+        return workflow_policy()
+
+
+class DeleteBulkAction(BulkAction):
+    """Bulk "Delete" on the workflow listing: drafts and archived workflows, after confirming."""
+
+    display_name = _("Delete")
+    action_type = "delete"
+    aria_label = _("Delete selected workflows")
+    template_name = "wagtail_mailflow/admin/workflows/confirm_bulk_delete.html"
+    action_priority = 30
+    classes = {"serious"}
+
+    @classproperty
+    def models(cls):
+        return [EmailWorkflow]
+
+    def dispatch(self, request, *args, **kwargs):
+        if not can(request.user, Action.DELETE):
+            return forbidden(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    @classmethod
+    def get_queryset(cls, model, object_ids):
+        if not all(str(pk).isdigit() for pk in object_ids):
+            raise Http404
+        return super().get_queryset(model, object_ids)
+
+    def check_perm(self, obj):
+        return available(obj, Action.DELETE)
+
+    def object_context(self, obj):
+        return {"item": obj, "edit_url": workflow_url("inspect", obj)}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["header_icon"] = "bin"
+        return context
+
+    def get_execution_context(self):
+        return {"user": self.request.user}
+
+    @classmethod
+    def execute_action(cls, objects, user=None, **kwargs):
+        done = 0
+        for workflow in objects:
+            try:
+                with transaction.atomic():
+                    log(workflow, "wagtail.delete", user=user)
+                    workflow.delete()
+            except LifecycleError:
+                continue  # changed status meanwhile; kept
+            done += 1
+        return done, 0
+
+    def get_success_message(self, num_parent_objects, num_child_objects):
+        return ngettext(
+            "%(count)d workflow deleted.", "%(count)d workflows deleted.", num_parent_objects
         ) % {"count": num_parent_objects}
 
     @cached_property

@@ -2,6 +2,9 @@
 
 from django.contrib.admin.utils import quote
 from django.urls import reverse
+from django.utils.text import capfirst
+
+from ...models import EmailWorkflow
 
 #: The viewset's name, hence its URL namespace.
 NAMESPACE = "mailflow_workflows"
@@ -20,3 +23,8 @@ def workflow_url(name: str, workflow) -> str:
 def index_url() -> str:
     """The workflow listing."""
     return reverse(url_name("index"))
+
+
+def index_breadcrumb() -> dict:
+    """The listing's breadcrumb item, named as Wagtail's own workflow screens name it."""
+    return {"url": index_url(), "label": capfirst(EmailWorkflow._meta.verbose_name_plural)}

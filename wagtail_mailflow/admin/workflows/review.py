@@ -12,8 +12,9 @@ from ...describe import describe_workflow
 from ...models import EmailWorkflow, WorkflowAction
 from ..templates import email_template_viewset
 from .editor import SECTION_IDS, eligible_count_text
-from .links import index_url, workflow_url
+from .links import index_breadcrumb, workflow_url
 from .permissions import can, forbidden, workflow_policy
+from .tools import tools_for
 
 Status = EmailWorkflow.Status
 
@@ -60,7 +61,7 @@ class ReviewView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_breadcrumbs_items(self):
         return [
-            {"url": index_url(), "label": _("Email workflows")},
+            index_breadcrumb(),
             {"url": workflow_url("edit", self.object), "label": str(self.object)},
             {"url": "", "label": self.get_page_title()},
         ]
@@ -81,6 +82,7 @@ class ReviewView(WagtailAdminTemplateMixin, TemplateView):
                 "edit_url": edit,
                 "section_urls": {key: f"{edit}#{anchor}" for key, anchor in SECTION_IDS.items()},
                 "eligible_text": eligible_count_text(workflow) if workflow.contact_list_id else "",
+                "tools": tools_for(workflow, self.request.user),
             }
         )
         return context

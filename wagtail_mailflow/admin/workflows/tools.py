@@ -11,7 +11,7 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from ... import rendering
 from ...models import EmailWorkflow
-from .links import index_url, workflow_url
+from .links import index_breadcrumb, workflow_url
 from .permissions import workflow_policy
 
 #: The tool pages: (URL name in the viewset, label, permission needed).
@@ -20,6 +20,10 @@ TOOLS = (
     ("dry_run", gettext_lazy("Dry run"), "view"),
     ("test_send", gettext_lazy("Send a test"), "change"),
 )
+
+
+#: The icon of each tool, in menus and headers.
+TOOL_ICONS = {"statistics": "view", "dry_run": "time", "test_send": "mail"}
 
 
 def compiled_email(step, workflow):
@@ -47,6 +51,22 @@ def ordered_steps(workflow):
     return list(workflow.steps.select_related("template").order_by("sort_order", "pk"))
 
 
+def tools_for(workflow, user, exclude=()):
+    """The tool pages ``user`` may open for ``workflow``: (key, label, URL).
+
+    A draft has no statistics yet; its dry run and test send are how it is tried out
+    before activation.
+    """
+    policy = workflow_policy()
+    return [
+        (key, label, workflow_url(key, workflow))
+        for key, label, action in TOOLS
+        if key not in exclude
+        and not (key == "statistics" and workflow.status == EmailWorkflow.Status.DRAFT)
+        and policy.user_has_permission(user, action)
+    ]
+
+
 class WorkflowToolView(WagtailAdminTemplateMixin, TemplateView):
     """Base of the per-workflow admin pages: the workflow, its permission, its breadcrumbs."""
 
@@ -66,28 +86,19 @@ class WorkflowToolView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + [
-            {"url": index_url(), "label": _("Workflows")},
+            index_breadcrumb(),
             {"url": workflow_url("inspect", self.workflow), "label": str(self.workflow)},
             {"url": "", "label": self.get_page_title()},
         ]
 
     @property
     def header_buttons(self):
-        user = self.request.user
-        policy = workflow_policy()
-        buttons = []
-        for priority, (key, label, action) in enumerate(TOOLS):
-            if key == self.tool or not policy.user_has_permission(user, action):
-                continue
-            buttons.append(
-                HeaderButton(
-                    label,
-                    url=workflow_url(key, self.workflow),
-                    icon_name="arrow-right",
-                    priority=priority * 10,
-                )
+        return [
+            HeaderButton(label, url=url, icon_name=TOOL_ICONS[key], priority=priority * 10)
+            for priority, (key, label, url) in enumerate(
+                tools_for(self.workflow, self.request.user, exclude=(self.tool,))
             )
-        return buttons
+        ]
 
     tool = None
 
