@@ -67,7 +67,7 @@ def setup_django(url, recreate=True):
 
 
 def make_workflow(title, steps):
-    from tests.engine_helpers import active_workflow
+    from tests.factories import active_workflow
 
     return active_workflow(
         delays=[(n, "days") for n in range(steps)], title=title, timezone="Europe/Paris"

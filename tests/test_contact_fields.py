@@ -6,7 +6,7 @@ import io
 import pytest
 from django.utils import timezone
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow import api, contact_fields
 from wagtail_mailflow.conditions import compile_q
 from wagtail_mailflow.contact_import import import_csv, inspect_file, propose_mapping

@@ -9,7 +9,7 @@ from django.db.models import Count
 from wagtail.log_actions import log
 from wagtail.models import ModelLogEntry
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow import api
 from wagtail_mailflow.engine.dispatch import run_due
 from wagtail_mailflow.models import (

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow import api, signals, tasks
 from wagtail_mailflow.engine import tracking
 from wagtail_mailflow.engine.dispatch import run_due

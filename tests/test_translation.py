@@ -13,8 +13,7 @@ from django.utils import translation
 from wagtail.users.models import UserProfile
 
 import wagtail_mailflow
-from tests.factories import ContactFactory, ContactListFactory, heading
-from tests.models.test_workflow_lifecycle import make_workflow
+from tests.factories import ContactFactory, ContactListFactory, heading, make_workflow
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
 from wagtail_mailflow.rendering import compile_template
 from wagtail_mailflow.tokens import unsubscribe_path

@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
-from tests.engine_helpers import active_workflow
-from tests.factories import ContactFactory, ContactListFactory
+from tests.factories import ContactFactory, ContactListFactory, active_workflow
 from wagtail_mailflow import api
 from wagtail_mailflow.models import (
     Contact,

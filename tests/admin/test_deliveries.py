@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import NoReverseMatch, reverse
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow.models import Contact, Delivery, EmailWorkflow
 
 pytestmark = pytest.mark.django_db

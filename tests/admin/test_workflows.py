@@ -298,7 +298,7 @@ def test_new_template_link_refused_for_an_active_workflow(admin_client):
 # -- describing a workflow in plain words ------------------------------------
 
 
-def test_describe_welcome_workflow_as_in_the_guide():
+def test_describe_welcome_workflow_as_in_the_editor_guide():
     newsletter = ContactList.objects.create(name="Newsletter")
     workflow = EmailWorkflow.objects.create(
         title="Welcome",

@@ -17,7 +17,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow import api
 from wagtail_mailflow import contact_import as service
 from wagtail_mailflow.imports import run_import_task

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow import api, conf
 from wagtail_mailflow.engine.dispatch import run_due
 from wagtail_mailflow.engine.entry import enter, enter_many

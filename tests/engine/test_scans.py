@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from wagtail_mailflow.engine.scans import run_scans, scan_workflow
 from wagtail_mailflow.models import (
     Contact,

@@ -1,4 +1,4 @@
-"""Tracking webhooks through anymail's real views, with the ESPs' own payloads (C4, C5, C6, E4)."""
+"""Tracking webhooks through anymail's real views, with the ESPs' own payloads."""
 
 import base64
 import json
@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from django.test import override_settings
 
-from tests.compliance_fixtures import S, make_world, statuses
+from tests.factories import make_world, statuses
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment, ListMembership
 
 pytestmark = pytest.mark.django_db
+
+S = Delivery.Status
 
 MAILJET = "/anymail/mailjet/tracking/"
 POSTMARK = "/anymail/postmark/tracking/"
@@ -397,7 +399,7 @@ def test_opens_never_move_engagement_backwards(client, world):
     assert contact_of(world).last_engaged_at == datetime.fromtimestamp(NOW, tz=UTC)
 
 
-# -- reconciliation of ambiguous sends (E4) ------------------------------------------
+# -- reconciliation of ambiguous sends ------------------------------------------
 
 
 def make_unknown(world, key=S.SENDING):

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from tests.testapp.models import Profile
 from wagtail_mailflow.checks import check_user_sync, check_user_sync_database
 from wagtail_mailflow.integrations import site_users as user_sync

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from tests.signup_helpers import committed
 from wagtail_mailflow.api import subscribe
 from wagtail_mailflow.engine.exits import suppress, unsubscribe_everywhere

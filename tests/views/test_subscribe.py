@@ -8,7 +8,7 @@ from django.core import mail
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client, RequestFactory
 
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from tests.signup_helpers import committed
 from wagtail_mailflow.models import (
     Contact,

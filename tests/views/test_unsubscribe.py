@@ -1,17 +1,17 @@
-"""Unsubscribe links: signed tokens, a confirmation on GET, RFC 8058 one-click POST (C2, C3)."""
+"""Unsubscribe links: signed tokens, a confirmation on GET, RFC 8058 one-click POST."""
 
 import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from tests.compliance_fixtures import S, make_world, statuses
+from tests.factories import make_world, statuses
 from wagtail_mailflow.engine.exits import (
     record_engagement,
     suppress,
     unsubscribe_everywhere,
     unsubscribe_from_list,
 )
-from wagtail_mailflow.models import Contact, ContactList, Enrollment, ListMembership
+from wagtail_mailflow.models import Contact, ContactList, Delivery, Enrollment, ListMembership
 from wagtail_mailflow.tokens import (
     InvalidToken,
     make_token,
@@ -22,6 +22,8 @@ from wagtail_mailflow.tokens import (
 )
 
 pytestmark = pytest.mark.django_db
+
+S = Delivery.Status
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
