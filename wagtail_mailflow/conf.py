@@ -5,7 +5,10 @@ Reading lazily (``conf.get("FROM_EMAIL")`` or ``conf.FROM_EMAIL``) means
 re-importing the package.
 """
 
+import re
+
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 
 PREFIX = "WAGTAIL_MAILFLOW_"
 
@@ -29,11 +32,13 @@ DEFAULTS = {
     # How long a worker's claim on a batch lasts; after that another worker may
     # take the deliveries it never handed to the ESP.
     "LEASE_SECONDS": 300,
-    # Attempts before a transiently failing delivery is marked failed.
-    "MAX_ATTEMPTS": 5,
+    # Attempts before a transiently failing delivery is marked failed. With the backoff
+    # below (1, 2, 4... minutes, then hourly) 24 attempts span about 18 hours: an ESP
+    # outage of an afternoon or a night loses no email.
+    "MAX_ATTEMPTS": 24,
     # Exponential backoff for transient ESP errors: base delay and ceiling, seconds.
     "RETRY_BASE_SECONDS": 60,
-    "RETRY_MAX_SECONDS": 6 * 3600,
+    "RETRY_MAX_SECONDS": 3600,
     # While a batch is at the ESP, the contacts not yet sent to are checked again for
     # unsubscribes and suppressions whenever this many seconds passed (one query):
     # nothing goes out later than this after an unsubscribe commits (plus one ESP
@@ -44,6 +49,12 @@ DEFAULTS = {
     "HANDOVER_SECONDS": 0.5,
     # How long sending pauses after the ESP refuses the account (401/403).
     "PAUSE_SECONDS": 900,
+    # ESP calls a worker keeps in flight at once, each on its own connection (see
+    # docs/sending.md); 1 sends one message after the other.
+    "SEND_CONCURRENCY": 32,
+    # Emails per unit of time across every worker and machine ("40/s", "100000/h": a count
+    # per s, m, h or d); None: as fast as the ESP answers.
+    "SEND_RATE": None,
     # Suppress a contact once this many different emails to it soft-bounced
     # (deferred, or bounced but not hard) within SOFT_BOUNCE_DAYS; 0 never does.
     "SOFT_BOUNCE_LIMIT": 3,
@@ -83,6 +94,25 @@ def __getattr__(name):
     if name in DEFAULTS:
         return get(name)
     raise AttributeError(name)
+
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\w*\s*$")
+
+
+def parse_rate(rate, name: str) -> tuple[int, int] | None:
+    """A rate setting: ``"5/m"`` → ``(5, 60)``; ``"100/2h"`` → ``(100, 7200)``; None or '' → None.
+
+    ``name`` is the setting's name without its prefix, for the error message.
+    """
+    if rate in (None, ""):
+        return None
+    match = _RATE_RE.match(str(rate))
+    if match is None or int(match[1]) < 1:
+        raise ImproperlyConfigured(
+            f"{PREFIX}{name} must look like '5/m' (a count per s, m, h or d), not {rate!r}."
+        )
+    return int(match[1]), int(match[2] or 1) * _PERIODS[match[3]]
 
 
 def base_url():

@@ -8,8 +8,9 @@ of steps, deliveries and events:
 * the period's emails by (email, day): sent, and those the ESP reported
   delivered, opened, clicked, … (one GROUP BY with a count per status, on the
   (workflow, sent_at) index);
-* emails failed or suppressed in the period by (email, day) (one GROUP BY on the
-  (workflow, status) index).
+* emails failed or suppressed, and those whose outcome is unknown (the ESP call
+  may have reached it, no answer was recorded), in the period by (email, day)
+  (one GROUP BY on the (workflow, status) index).
 
 Events are not read: each delivery keeps the time of its first event of every
 type (``Delivery.delivered_at``, ``opened_at``, …, set by the tracking
@@ -44,6 +45,7 @@ STATUSES = (
     ("spam", gettext_lazy("Spam")),
     ("unsubscribed", gettext_lazy("Unsubscribed")),
     ("blocked", gettext_lazy("Blocked or failed")),
+    ("unknown", gettext_lazy("Outcome unknown")),
 )
 STATUS_KEYS = tuple(key for key, _label in STATUSES)
 
@@ -59,8 +61,12 @@ EVENT_STATUS = {
 }
 #: The delivery field (time of the first such event) each of those statuses counts.
 STATUS_FIELDS = {status: FIRST_EVENT_FIELDS[event] for event, status in EVENT_STATUS.items()}
-#: Deliveries that never reached the ESP but count as blocked or failed.
-NOT_SENT = (Delivery.Status.FAILED, Delivery.Status.SUPPRESSED)
+#: Deliveries attempted but not (known to be) sent, and the status each counts towards.
+NOT_SENT = {
+    Delivery.Status.FAILED: "blocked",
+    Delivery.Status.SUPPRESSED: "blocked",
+    Delivery.Status.UNKNOWN: "unknown",
+}
 
 
 def _counts():
@@ -77,10 +83,10 @@ class EmailFigures:
     not_sent: int = 0
 
     def rate(self, key):
-        """``key`` as a percentage of the emails sent (blocked: of the emails attempted)."""
+        """``key`` as a percentage of the emails sent (blocked, unknown: of those attempted)."""
         if key == "sent":
             return None
-        total = self.counts["sent"] + (self.not_sent if key == "blocked" else 0)
+        total = self.counts["sent"] + (self.not_sent if key in ("blocked", "unknown") else 0)
         if not total:
             return None
         return 100.0 * self.counts[key] / total
@@ -99,6 +105,8 @@ class WorkflowStatistics:
     entered: int
     in_workflow: int
     completed: int
+    #: Emails whose outcome is unknown now (see ``Delivery.Status.UNKNOWN``).
+    unknown_total: int = 0
     start: datetime.date | None = None
     end: datetime.date | None = None
     emails: list = field(default_factory=list)
@@ -127,8 +135,11 @@ def live_figures(workflow):
         in_workflow=Count("contact_id", distinct=True, filter=Q(status=Enrollment.Status.ACTIVE)),
         completed=Count("contact_id", distinct=True, filter=Q(status=Enrollment.Status.COMPLETED)),
     )
-    sent_total = Delivery.objects.filter(workflow=workflow, status=Delivery.Status.SENT).count()
-    return {"sent_total": sent_total, **contacts}
+    deliveries = Delivery.objects.filter(workflow=workflow).aggregate(
+        sent_total=Count("id", filter=Q(status=Delivery.Status.SENT)),
+        unknown_total=Count("id", filter=Q(status=Delivery.Status.UNKNOWN)),
+    )
+    return {**deliveries, **contacts}
 
 
 def workflow_statistics(workflow, start=None, end=None, steps=None):
@@ -191,16 +202,16 @@ def workflow_statistics(workflow, start=None, end=None, steps=None):
     not_sent = (
         Delivery.objects.filter(
             workflow=workflow,
-            status__in=NOT_SENT,
+            status__in=list(NOT_SENT),
             sent_at__isnull=True,
             due_at__gte=since,
             due_at__lt=until,
         )
         .annotate(day=TruncDate("due_at", tzinfo=tz))
-        .values("step_id", "day")
+        .values("step_id", "day", "status")
         .annotate(n=Count("id"))
         .order_by()
     )
     for row in not_sent:
-        add(row["step_id"], row["day"], "blocked", row["n"], not_sent=True)
+        add(row["step_id"], row["day"], NOT_SENT[row["status"]], row["n"], not_sent=True)
     return stats

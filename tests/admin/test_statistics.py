@@ -122,6 +122,7 @@ def test_figures_per_email_over_the_period(figures_workflow):
         "spam": 1,
         "unsubscribed": 0,
         "blocked": 1,  # the failed delivery
+        "unknown": 0,
     }
     assert second.counts == {
         "sent": 2,
@@ -132,6 +133,7 @@ def test_figures_per_email_over_the_period(figures_workflow):
         "spam": 0,
         "unsubscribed": 1,
         "blocked": 2,  # one suppressed + one rejected by the ESP
+        "unknown": 0,
     }
     assert first.rate("delivered") == pytest.approx(200 / 3)
     assert first.rate("opened") == pytest.approx(100 / 3)
@@ -190,7 +192,7 @@ def test_page_shows_figures_and_chart_titles(admin_client, figures_workflow):
     assert "<title>03/03/2025: 1 spam</title>" in html
     assert "<title>03/06/2025: 2 sent</title>" in html
     assert re.search(
-        r"<title>03/06/2025 — Sent 2, Delivered 1, .*Blocked or failed 2</title>", html
+        r"<title>03/06/2025 — Sent 2, Delivered 1, .*Blocked or failed 2, Outcome unknown 0</title>", html
     )
     assert 'src="/static/wagtail_mailflow/statistics.js"' in html
     assert "cdn" not in html.lower().replace("wagtail", "")

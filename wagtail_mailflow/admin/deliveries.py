@@ -11,10 +11,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, TitleColumn
+from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, TitleColumn
 from wagtail.admin.views.generic.models import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -22,6 +23,7 @@ from .. import rendering
 from ..models import Delivery, EmailWorkflow, WorkflowStep
 from . import policies
 from .columns import DELIVERY_TONES, MomentColumn, StatusColumn
+from .resend import can_send_again
 
 
 class StepChoiceField(django_filters.fields.ModelChoiceField):
@@ -73,8 +75,28 @@ class DeliveryFilterSet(WagtailFilterSet):
 
 
 class DeliveryIndexView(IndexView):
+    """The listing; with "Send again" on selected rows for users who may change workflows."""
+
+    template_name = "wagtail_mailflow/admin/deliveries/index.html"
+
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("contact", "workflow", "step__template")
+
+    @cached_property
+    def can_send_again(self):
+        return can_send_again(self.request.user)
+
+    @cached_property
+    def columns(self):
+        columns = super().columns
+        if self.can_send_again:
+            columns = [BulkActionsCheckboxColumn("bulk_actions", obj_type="delivery"), *columns]
+        return columns
+
+    def get_context_data(self, *args, **kwargs):
+        context = super().get_context_data(*args, **kwargs)
+        context["can_send_again"] = self.can_send_again
+        return context
 
 
 def _re_render(delivery):

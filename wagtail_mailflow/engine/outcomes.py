@@ -122,7 +122,8 @@ def record(rows: list, outcomes: dict, now: datetime.datetime, steps: StepCache,
     if pause_reason:
         until = now + timedelta(seconds=int(conf.get("PAUSE_SECONDS")))
         SendingPause.objects.update_or_create(
-            key="default", defaults={"until": until, "reason": pause_reason[:2000]}
+            key="default",
+            defaults={"until": until, "reason": pause_reason[:2000], "created_at": now},
         )
         stats.paused = True
         logger.error("Sending paused until %s: %s", until, pause_reason)

@@ -103,6 +103,7 @@ COLOURS = {
     "spam": "#8e2e5c",
     "unsubscribed": "#6b6b6b",
     "blocked": "#b8860b",
+    "unknown": "#5a5a8a",
 }
 
 
