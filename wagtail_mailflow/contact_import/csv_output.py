@@ -37,10 +37,6 @@ class SafeWriter:
     def writerow(self, row):
         return self._writer.writerow([neutralise(cell) for cell in row])
 
-    def writerows(self, rows):
-        for row in rows:
-            self.writerow(row)
-
 
 def writer(file, **kwargs):
     """A CSV writer on ``file`` that neutralises formulas (see :func:`neutralise`)."""

@@ -1,6 +1,6 @@
 """When an email is due: delays in elapsed or calendar time, and the sending period.
 
-Rules (DESIGN.md, "Timing"):
+Rules:
 
 * minutes and hours are elapsed time;
 * days and months are calendar time in the workflow's timezone: "3 days" after

@@ -97,9 +97,6 @@ class ContactForm(WagtailAdminModelForm):
         for name in ("lists", "confirmed", "consent_note"):
             self.fields[name] = self.fields.pop(name)
 
-    def property_fields(self):
-        return [self[PROPERTY_PREFIX + p.name] for p in self.property_definitions]
-
     def clean(self):
         cleaned = super().clean()
         self.property_values = {}
