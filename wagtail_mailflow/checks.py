@@ -2,7 +2,8 @@
 
 Their ids, each used once (listed in docs/settings.md):
 
-* ``W001`` no base URL for the links in emails; ``E001`` an unsafe ``Q_CLUSTER``.
+* ``E002`` no base URL for the links in emails (formerly the warning ``W001``: links are never
+  built from a request's ``Host``); ``E001`` an unsafe ``Q_CLUSTER``.
 * ``E020`` a malformed ``SUBSCRIBE_RATE``; ``E021`` a ``CONFIRM_MAX_AGE`` that is not a positive
   number; ``E022`` an ``ADAPTER`` that cannot be imported.
 * ``E101``–``E108`` a malformed ``USER_SYNC`` (``E106``, ``E107`` need the database).
@@ -10,7 +11,7 @@ Their ids, each used once (listed in docs/settings.md):
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Tags, register
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import DatabaseError
 from django.utils.module_loading import import_string
@@ -30,10 +31,14 @@ def check_settings(app_configs=None, **kwargs):
     messages = []
     if not conf.base_url():
         messages.append(
-            Warning(
+            Error(
                 "Neither WAGTAIL_MAILFLOW_BASE_URL nor WAGTAILADMIN_BASE_URL is set.",
-                hint="Emails need absolute URLs for unsubscribe links and images.",
-                id="wagtail_mailflow.W001",
+                hint=(
+                    "Emails need absolute URLs for unsubscribe and confirmation links and "
+                    "images; they are never taken from a request's Host header. Set "
+                    "WAGTAIL_MAILFLOW_BASE_URL = 'https://www.example.com'."
+                ),
+                id="wagtail_mailflow.E002",
             )
         )
     q = getattr(settings, "Q_CLUSTER", None)

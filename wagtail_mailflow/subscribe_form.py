@@ -16,10 +16,8 @@ from django.utils.translation import gettext_lazy
 
 from .contact_fields import MAPPABLE_FIELDS
 from .models import ContactList, ContactProperty
+from .rate_limit import HONEYPOT_FIELD, honeypot_field
 from .tokens import read_form_config_value, sign_form_config
-
-#: Name of the hidden field people never see and bots fill in.
-HONEYPOT_FIELD = "website"
 
 
 class FormConfigError(ValueError):
@@ -88,12 +86,8 @@ class SubscribeForm(forms.Form):
                 required=True,
                 error_messages={"required": gettext_lazy("Tick this box to subscribe.")},
             )
-        # Hidden from people (see the template); bots filling every input fill it.
-        self.fields[HONEYPOT_FIELD] = forms.CharField(
-            required=False,
-            label=gettext_lazy("Leave this field empty"),
-            widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
-        )
+        # Hidden from people (its widget); bots filling every input fill it.
+        self.fields[HONEYPOT_FIELD] = honeypot_field()
         self.extra_fields = tuple(extra_fields)
 
     @property

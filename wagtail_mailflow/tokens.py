@@ -18,6 +18,7 @@ settings (and ``override_settings`` in tests) are honoured.
   list its form offered.
 """
 
+import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +126,8 @@ class ConfirmationRef:
     contact_id: int
     list_id: int
     language: str
+    #: When the link was signed (whole seconds, UTC).
+    issued_at: datetime.datetime | None = None
 
 
 def make_confirm_token(contact_id: int, list_id: int, language: str = "") -> str:
@@ -135,11 +138,15 @@ def make_confirm_token(contact_id: int, list_id: int, language: str = "") -> str
     )
 
 
-def _parse_confirmation(value):
+def _parse_confirmation(confirm_signer, token):
+    """The :class:`ConfirmationRef` of a token whose signature was checked."""
+    # The value and its timestamp, as TimestampSigner.unsign reads them, without the age check.
+    value, _sep, stamp = signing.Signer.unsign(confirm_signer, token).rpartition(SEP)
     match = _CONFIRM_RE.fullmatch(value)
     if match is None:
         raise InvalidConfirmToken(_("The confirmation link is malformed."))
-    return ConfirmationRef(int(match[1]), int(match[2]), match[3])
+    issued_at = datetime.datetime.fromtimestamp(signing.b62_decode(stamp), tz=datetime.UTC)
+    return ConfirmationRef(int(match[1]), int(match[2]), match[3], issued_at)
 
 
 def read_confirm_token(token: str, max_age: float | None = None) -> ConfirmationRef:
@@ -150,11 +157,12 @@ def read_confirm_token(token: str, max_age: float | None = None) -> Confirmation
     max_age = conf.get("CONFIRM_MAX_AGE") if max_age is None else max_age
     confirm_signer = signer(CONFIRM_SALT, timestamped=True)
     try:
-        return _parse_confirmation(confirm_signer.unsign(token or "", max_age=max_age))
+        confirm_signer.unsign(token or "", max_age=max_age)
     except signing.SignatureExpired:
-        raise ExpiredToken(_parse_confirmation(confirm_signer.unsign(token))) from None
+        raise ExpiredToken(_parse_confirmation(confirm_signer, token)) from None
     except signing.BadSignature:
         raise InvalidConfirmToken(_("The confirmation link is invalid or was altered.")) from None
+    return _parse_confirmation(confirm_signer, token)
 
 
 def confirm_path(contact_id: int, list_id: int, language: str = "") -> str:

@@ -82,10 +82,10 @@ def test_check_refuses_retry_not_above_timeout_plus_three(retry, timeout, is_err
         assert errors[0].id == "wagtail_mailflow.E001"
 
 
-def test_check_warns_without_base_url():
+def test_check_refuses_a_missing_base_url():
     with override_settings(WAGTAILADMIN_BASE_URL="", WAGTAIL_MAILFLOW_BASE_URL=None):
-        ids = [m.id for m in check_settings()]
-    assert "wagtail_mailflow.W001" in ids
+        errors = [m.id for m in check_settings() if isinstance(m, Error)]
+    assert errors == ["wagtail_mailflow.E002"]
 
 
 def test_q_cluster_helper_passes_the_check():

@@ -11,10 +11,13 @@
             *MailflowSignupFormMixin.mailflow_panels,
         ]
 
-The mixin must come before ``AbstractForm`` / ``AbstractEmailForm``: its
-``process_form_submission`` calls ``super()`` (storing the submission and
-sending the notification email as usual) and then, once the transaction
-commits, subscribes the address through
+The mixin must come before ``AbstractForm`` / ``AbstractEmailForm``. Posts get the
+subscribe view's guards (the same rate limit and a honeypot field). Its
+``process_form_submission`` sends the notification email as usual but keeps no
+Wagtail form submission unless the page class sets ``mailflow_keep_submissions =
+True`` (the signups are contacts, under contact permissions and erasure; kept
+submissions are listed only to users who may view contacts, and erasing a contact
+deletes them). Then, once the transaction commits, it subscribes the address through
 :func:`wagtail_mailflow.signup.subscribe_visitor` with source "form",
 which starts the list's welcome workflows, or emails a confirmation link on a
 double opt-in list. The editor picks the list, the form field holding the
@@ -39,6 +42,13 @@ from wagtail.contrib.forms.utils import get_field_clean_name
 
 from ..contact_fields import MAPPABLE_FIELDS
 from ..models import ContactProperty, ListMembership
+from ..rate_limit import (
+    FORM_PAGE_HONEYPOT_FIELD,
+    caught_by_honeypot,
+    honeypot_field,
+    rate_limited,
+    rate_limited_response,
+)
 from ..signup import Signup, subscribe_visitor
 
 logger = logging.getLogger(__name__)
@@ -224,6 +234,11 @@ class MailflowSignupFormMixin(models.Model):
 
     base_form_class = MailflowFormPageForm
 
+    #: Keep Wagtail's form submissions of this page (off: the signups are contacts, governed
+    #: by contact permissions and erasure). When kept, only users who may view contacts see
+    #: them, and erasing a contact deletes its submissions.
+    mailflow_keep_submissions = False
+
     #: Add these to the page's ``content_panels`` (or another tab).
     mailflow_panels = [
         MultiFieldPanel(
@@ -251,9 +266,21 @@ class MailflowSignupFormMixin(models.Model):
     def _mailflow_fields(self):
         return [(f.clean_name, f.label, f.field_type) for f in self.get_form_fields()]
 
+    def serve(self, request, *args, **kwargs):
+        """A signup post gets the subscribe view's guards: its rate limit and a honeypot."""
+        if request.method == "POST" and self.mailflow_list_id:
+            if rate_limited(request, "subscribe"):
+                return rate_limited_response(request)
+            if caught_by_honeypot(request.POST, FORM_PAGE_HONEYPOT_FIELD):
+                return self.render_landing_page(request, None, *args, **kwargs)
+        return super().serve(request, *args, **kwargs)
+
     def get_form(self, *args, **kwargs):
-        """The visitor's form; a text field chosen for the address is validated as one."""
+        """The visitor's form, with the honeypot; a text field chosen for the address is
+        validated as one."""
         form = super().get_form(*args, **kwargs)
+        if self.mailflow_list_id:
+            form.fields[FORM_PAGE_HONEYPOT_FIELD] = honeypot_field()
         if self.mailflow_list_id and self.mailflow_email_field:
             name = resolve_field(self.mailflow_email_field, self._mailflow_fields())
             field = form.fields.get(name) if name else None
@@ -262,8 +289,14 @@ class MailflowSignupFormMixin(models.Model):
         return form
 
     def process_form_submission(self, form):
-        """Store the submission as usual (``super()``), then subscribe once it commits."""
-        submission = super().process_form_submission(form)
+        """Store the submission only if the page keeps them, then subscribe once it commits."""
+        form.cleaned_data.pop(FORM_PAGE_HONEYPOT_FIELD, None)
+        if self.mailflow_keep_submissions:
+            submission = super().process_form_submission(form)
+        else:
+            submission = None
+            if getattr(self, "to_address", ""):  # AbstractEmailForm's notification email
+                self.send_mail(form)
         if self.mailflow_list_id:
             transaction.on_commit(
                 partial(
@@ -274,13 +307,18 @@ class MailflowSignupFormMixin(models.Model):
             )
         return submission
 
+    def mailflow_address_field(self, fields: FormFields | None = None) -> str | None:
+        """The clean name of the form field holding the address: the one the editor named,
+        else the first field of type *Email*; None when there is none."""
+        fields = self._mailflow_fields() if fields is None else fields
+        if self.mailflow_email_field:
+            return resolve_field(self.mailflow_email_field, fields)
+        return next((name for name, _l, t in fields if t == "email"), None)
+
     def mailflow_signup_values(self, cleaned_data: dict) -> tuple[str | None, dict]:
         """``(email, {contact field or property: answer})``; email None when nobody subscribes."""
         fields = self._mailflow_fields()
-        if self.mailflow_email_field:
-            email_name = resolve_field(self.mailflow_email_field, fields)
-        else:
-            email_name = next((name for name, _l, t in fields if t == "email"), None)
+        email_name = self.mailflow_address_field(fields)
         if email_name is None:
             logger.warning("Form page %s: no email field %r", self.pk, self.mailflow_email_field)
             return None, {}
@@ -311,7 +349,6 @@ class MailflowSignupFormMixin(models.Model):
         email, values = self.mailflow_signup_values(cleaned_data)
         if email is None:
             return None
-        site = self.get_site()
         try:
             return subscribe_visitor(
                 email,
@@ -320,7 +357,7 @@ class MailflowSignupFormMixin(models.Model):
                 source_detail=f"{self.title} (page {self.pk})",
                 values=values,
                 language=language,
-                base_url=site.root_url if site else None,
+                site=self.get_site(),
             )
         except ValidationError as exc:
             logger.warning("Form page %s: not subscribed: %s", self.pk, "; ".join(exc.messages))

@@ -8,11 +8,12 @@ from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from wagtail.models import Site
 
 from .. import conf
 from ..models import ListMembership
 from ..rate_limit import rate_limited
-from ..signup import confirm, send_confirmation
+from ..signup import awaits_confirmation, confirm, link_outdated, send_confirmation
 from ..tokens import ExpiredToken, InvalidConfirmToken, read_confirm_token
 from .common import login_not_required, mask_email, private
 from .subscribe import rate_limited_response
@@ -40,12 +41,12 @@ class ConfirmView(View):
             ref, self.expired = exc.value, True
         self.membership = (
             ListMembership.objects.select_related("contact", "contact_list")
-            .filter(contact_id=ref.contact_id, contact_list_id=ref.list_id, left_at__isnull=True)
+            .filter(contact_id=ref.contact_id, contact_list_id=ref.list_id)
             .first()
         )
         language = ref.language if conf.is_site_language(ref.language) else None
         with translation.override(language) if language else nullcontext():
-            if self.membership is None:
+            if self.membership is None or link_outdated(ref, self.membership):
                 return self.page(
                     request,
                     "gone",
@@ -64,14 +65,14 @@ class ConfirmView(View):
         }
 
     def get(self, request, token):
-        if self.membership.confirmed_at is not None:
+        if not awaits_confirmation(self.membership):
             return self.page(request, "already", **self.context())
         if self.expired:
             return self.page(request, "expired", status=410, **self.context())
         return self.page(request, "confirm", **self.context())
 
     def post(self, request, token):
-        if self.membership.confirmed_at is not None:
+        if not awaits_confirmation(self.membership):
             return self.page(request, "already", **self.context())
         if self.expired:
             if request.POST.get("action") != "resend":
@@ -79,9 +80,7 @@ class ConfirmView(View):
             if rate_limited(request, "confirm-resend"):
                 return rate_limited_response(request)
             send_confirmation(
-                self.membership.pk,
-                language=self.language,
-                base_url=request.build_absolute_uri("/"),
+                self.membership.pk, language=self.language, site=Site.find_for_request(request)
             )
             return self.page(request, "resent", **self.context())
         confirm(self.membership.contact, self.membership.contact_list)

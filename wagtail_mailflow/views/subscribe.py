@@ -10,24 +10,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views import View
+from wagtail.models import Site
 
 from ..models import ContactList, ListMembership
-from ..rate_limit import rate_limited
+from ..rate_limit import HONEYPOT_FIELD, caught_by_honeypot, rate_limited
+from ..rate_limit import rate_limited_response as _rate_limited_response
 from ..signup import subscribe_visitor
-from ..subscribe_form import (
-    HONEYPOT_FIELD,
-    FormConfigError,
-    SubscribeForm,
-    parse_fields,
-    read_form_config,
-)
+from ..subscribe_form import FormConfigError, SubscribeForm, parse_fields, read_form_config
 from .common import login_not_required, private
 
 logger = logging.getLogger(__name__)
 
 SUBSCRIBE_TEMPLATE = "wagtail_mailflow/subscribe/page.html"
 THANKS_TEMPLATE = "wagtail_mailflow/subscribe/thanks.html"
-RATE_LIMITED_TEMPLATE = "wagtail_mailflow/subscribe/rate_limited.html"
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -66,8 +61,7 @@ class SubscribeView(View):
             )
         except FormConfigError:  # a property the form asked for was deleted since
             form = SubscribeForm(request.POST, consent=config.get("c"))
-        if request.POST.get(HONEYPOT_FIELD):
-            logger.info("Subscribe form: honeypot filled in, nothing stored")
+        if caught_by_honeypot(request.POST):
             return self.thanks(request, contact_list, config)
         if form.is_valid():
             try:
@@ -77,7 +71,7 @@ class SubscribeView(View):
                     source=ListMembership.Source.SUBSCRIBE,
                     source_detail=request.path[:255],
                     values=form.values(),
-                    base_url=request.build_absolute_uri("/"),
+                    site=Site.find_for_request(request),
                 )
             except ValidationError as exc:
                 form.add_error("email", exc)
@@ -121,20 +115,8 @@ def _list_refs(contact_list):
 
 
 def rate_limited_response(request) -> HttpResponse:
-    """The 429 page telling the visitor why and when to try again."""
-    response = render(
-        request,
-        RATE_LIMITED_TEMPLATE,
-        {
-            "reason": _(
-                "Too many signups from your network in a short time. "
-                "Please wait a minute and try again."
-            )
-        },
-        status=429,
-    )
-    response["Retry-After"] = "60"
-    return private(response)
+    """The 429 page telling the visitor why and when to try again (kept out of caches)."""
+    return private(_rate_limited_response(request))
 
 
 subscribe_view = SubscribeView.as_view()
