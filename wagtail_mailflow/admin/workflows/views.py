@@ -246,7 +246,7 @@ class WorkflowEditView(ObjectStatusPanelMixin, EditView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
-        for problem in self.object.condition_problems():
+        for problem in self.get_object().condition_problems():
             messages.warning(request, problem)
         return super().get(request, *args, **kwargs)
 
