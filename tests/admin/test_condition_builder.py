@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tests.factories import ContactFactory
 from wagtail_mailflow.admin.conditions import ConditionBuilder
-from wagtail_mailflow.conditions import OPERATORS, ConditionError, parse
+from wagtail_mailflow.conditions import OPERATOR_LABELS, OPERATORS, ConditionError, parse
 from wagtail_mailflow.models import ContactList, ContactProperty, ListMembership, Segment
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +175,12 @@ def test_the_contact_update_trigger_uses_the_builder_counting_in_the_workflows_l
     assert builder["data-mailflow-conditions-count-url-value"] == reverse(WORKFLOW_COUNT)
 
 
+def test_every_operator_of_every_type_has_its_words():
+    assert {type_: list(labels) for type_, labels in OPERATOR_LABELS.items()} == {
+        type_: list(operators) for type_, operators in OPERATORS.items()
+    }
+
+
 def test_a_condition_error_says_which_condition(properties):
     with pytest.raises(ConditionError) as caught:
         parse(
@@ -214,7 +220,7 @@ def count(client, name=SEGMENT_COUNT, spec=LOYAL, **params):
 
 
 def user_with(django_user_model, client, *codenames):
-    group = Group.objects.create(name="Editors")
+    group = Group.objects.create(name="Condition builder users")
     group.permissions.add(
         Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
         *Permission.objects.filter(
@@ -256,7 +262,7 @@ def test_the_addresses_only_for_users_who_may_view_contacts(client, django_user_
     assert response.status_code == 200
     assert response.json() == {"count": 2, "text": "2 contacts of 'Newsletter' match now."}
 
-    Group.objects.get(name="Editors").permissions.add(
+    Group.objects.get(name="Condition builder users").permissions.add(
         Permission.objects.get(content_type__app_label="wagtail_mailflow", codename="view_contact")
     )
     response = count(editor, contact_list=newsletter.pk)

@@ -43,6 +43,10 @@
         }
         this.builderTarget.hidden = false;
         this.fallbackTarget.hidden = true;
+        if (this.textarea.required && ['', '{}'].includes(this.textarea.value.trim())) {
+          // "No conditions" is a valid answer to a required field: every contact matches.
+          this.textarea.value = JSON.stringify({ match: this.matchTarget.value, conditions: [] });
+        }
         this.element.classList.add('mailflow-conditions--ready');
         if (this.listFieldValue) {
           var form = this.element.closest('form');
