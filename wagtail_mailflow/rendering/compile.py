@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from html import escape
 from typing import Any
 
@@ -119,11 +120,17 @@ class CompiledEmail:
 
 
 def _sender(template):
+    """The From header: the template's name with its address, else with the default address.
+
+    A From name without a From address is sent with ``WAGTAIL_MAILFLOW_FROM_EMAIL``'s
+    address (replacing any name written there); never silently dropped.
+    """
     address = template.from_email or conf.default_from_email() or ""
     name = (template.from_name or "").strip()
-    if name and address and "<" not in address:
+    if name and address:
+        bare = parseaddr(address)[1] or address
         quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{quoted}" <{address}>'
+        return f'"{quoted}" <{bare}>'
     return address
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from wagtail import blocks
 from wagtail.models import Revision
 
@@ -61,11 +62,23 @@ def _body_errors(template, properties):
     return errors
 
 
+#: Template fields that become email headers: a line break there would split the header.
+HEADER_FIELDS = ("subject", "from_name", "from_email", "reply_to")
+ONE_LINE = gettext_lazy("Must fit on one line: an email header cannot contain a line break.")
+
+
 def _check(template, language, properties) -> tuple[dict[str, list[str]], CompiledEmail | None]:
     """The errors of :func:`validate_template`, and the compiled email when there are none."""
     errors: dict[str, list[str]] = {}
+    for field in HEADER_FIELDS:
+        value = getattr(template, field, "") or ""
+        if "\n" in value or "\r" in value:
+            errors[field] = [str(ONE_LINE)]
     if not template.from_email and not conf.default_from_email():
-        errors["from_email"] = [_("Set a From address (or WAGTAIL_MAILFLOW_FROM_EMAIL).")]
+        # A From name alone is refused too: it is never dropped silently.
+        errors.setdefault("from_email", []).append(
+            _("Set a From address (or WAGTAIL_MAILFLOW_FROM_EMAIL).")
+        )
     for field in ("subject", "preheader"):
         try:
             parse(getattr(template, field), properties=properties)
