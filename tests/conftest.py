@@ -8,9 +8,11 @@ def _fresh_render_cache():
     """Per-process caches start empty: revision ids are reused after a rollback."""
     from wagtail_mailflow.engine import handover
     from wagtail_mailflow.rendering import clear_cache
+    from wagtail_mailflow.sending.concurrent import WINDOW
 
     clear_cache()
     handover.PACE.seconds.clear()  # each test learns its backend's pace afresh
+    WINDOW.clear()  # and how many ESP calls to keep in flight
     yield
     clear_cache()
 

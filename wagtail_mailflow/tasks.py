@@ -9,17 +9,22 @@ nothing left to claim.
 import logging
 import time
 
+from django.core.cache import cache
 from django.db import transaction
 from django_q.conf import Conf
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from .contact_import.jobs import run_job
-from .engine.dispatch import run_due
+from .engine.dispatch import batches_wanted, run_due
 from .engine.scans import run_scans
 
 logger = logging.getLogger(__name__)
 
+#: Batches sent side by side at most, per worker of the cluster (see :func:`fan_out`).
+FAN_OUT_PER_WORKER = 2
+FAN_OUT_SECONDS = 1
+FAN_OUT_KEY = "wagtail_mailflow:fan_out"
 DISPATCH_TASK = "wagtail_mailflow.tasks.dispatch"
 SCAN_TASK = "wagtail_mailflow.tasks.scan"
 IMPORT_TASK = "wagtail_mailflow.tasks.run_import"
@@ -31,21 +36,48 @@ GROUP = "wagtail-mailflow"
 def dispatch() -> dict[str, int]:
     """Send everything that is due (the sweep, and the wake-up after an entry).
 
+    Batch after batch; when more is due than this task sends in one batch, it fans
+    out (:func:`fan_out`) so that other workers claim batches side by side.
+
     django-q2 stops a task that outlives Q_CLUSTER's ``timeout`` wherever it is,
     mid-batch: that batch would end ``unknown``, most of it never sent. So no batch
     starts after half the timeout; a fresh task is queued for what is left.
     """
     totals = {"sent": 0, "skipped": 0, "failed": 0}
     deadline = time.monotonic() + Conf.TIMEOUT / 2 if Conf.TIMEOUT else None
+    fan_out()
     while True:
-        stats = run_due(max_batches=None if deadline is None else 1)
+        stats = run_due(max_batches=1)
         for name in totals:
             totals[name] += getattr(stats, name)
-        if deadline is None or stats.paused or not stats.batches:
+        if stats.paused or not stats.more_due:
             return totals
-        if time.monotonic() >= deadline:
+        fan_out()
+        if deadline is not None and time.monotonic() >= deadline:
             wake()
             return totals
+
+
+def fan_out() -> int:
+    """Queue dispatch tasks for the batches due that no worker is sending yet; returns how many.
+
+    At most ``FAN_OUT_PER_WORKER`` × ``Q_CLUSTER["workers"]`` batches are sent at once
+    (enough for this cluster's workers and for other clusters sharing the broker);
+    the batches being sent are counted from their claims, and one task fans out per
+    ``FAN_OUT_SECONDS`` (through the default cache), so the queue never floods. A task
+    that finds nothing left to claim ends at once and queues nothing: none is left
+    behind once the backlog is sent. Tasks run inline (``sync``): nothing to spread.
+    """
+    if Conf.SYNC:
+        return 0
+    if not cache.add(FAN_OUT_KEY, 1, timeout=FAN_OUT_SECONDS):
+        return 0  # another task has just fanned out
+    limit = max(int(Conf.WORKERS or 1), 1) * FAN_OUT_PER_WORKER
+    # This task claims one of the batches wanted itself, as it goes on.
+    wanted = batches_wanted(limit) - 1
+    for _task in range(wanted):
+        wake()
+    return max(wanted, 0)
 
 
 def scan() -> int:

@@ -7,8 +7,10 @@ delivery sent twice).
 The clusters are separate ``python -m django qcluster`` processes using
 tests/testapp/cluster_settings.py: the pytest-django test database, a Redis
 queue named for this run only, two workers each, a five-second lease, batches
-of 50, and an email backend that appends ``"<delivery id> <pid>"`` to a file for
-every message it accepts. The test process never sends: the bulk entry's
+of 50, up to eight ESP calls in flight per worker (``SEND_CONCURRENCY``), and an
+email backend that appends ``"<delivery id> <pid>"`` to a file for every message
+it accepts. The dispatch tasks fan out: the one wake-up of the bulk entry
+becomes a task per worker, queued by the clusters themselves. The test process never sends: the bulk entry's
 wake-up and the sweeps go to the clusters through Redis.
 
 Needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); skipped otherwise.
@@ -41,6 +43,8 @@ BATCH_SIZE = 50
 WORKERS = 2
 # Time an ESP call takes, so a kill lands while a batch is being handed over.
 ESP_SECONDS = 0.002
+# ESP calls each worker keeps in flight; dispatch tasks fan out to every worker of both clusters.
+SEND_CONCURRENCY = 8
 DRAIN_TIMEOUT = 180
 S = Delivery.Status
 FINAL = {S.SENT, S.UNKNOWN}
@@ -206,6 +210,7 @@ def cluster_env(name, sink, *, timeout=60, esp_seconds=ESP_SECONDS):
         "MAILFLOW_SINK_DELAY": str(esp_seconds),
         "MAILFLOW_LEASE_SECONDS": str(LEASE_SECONDS),
         "MAILFLOW_BATCH_SIZE": str(BATCH_SIZE),
+        "MAILFLOW_SEND_CONCURRENCY": str(SEND_CONCURRENCY),
     }
 
 

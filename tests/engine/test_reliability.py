@@ -35,6 +35,17 @@ ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 ESP_LATENCY = 0.3  # a slow answer from a real ESP (longer than WAGTAIL_MAILFLOW_RECHECK_SECONDS)
 
 
+@pytest.fixture(autouse=True, params=[1, 8], ids=["serial", "concurrency-8"])
+def concurrency(request, settings):
+    """Every case once with one ESP call at a time, once with up to eight in flight.
+
+    The window of calls in flight starts at one and grows after each answered call, so
+    with eight the first call of a test is alone and the later ones overlap.
+    """
+    settings.WAGTAIL_MAILFLOW_SEND_CONCURRENCY = request.param
+    return request.param
+
+
 @pytest.fixture
 def esp(settings):
     server = FakePostmark()
@@ -597,7 +608,13 @@ def test_c1_suppression_during_a_batch_also_stops_it(hooked, esp, t0):
 
     workflow = start()
     contacts = join(workflow, *[f"s{i}@example.com" for i in range(4)], now=t0)
-    hooked.after_post = lambda message: suppress(contacts[3], Contact.SuppressionReason.COMPLAINT)
+    suppressed = []
+
+    def suppress_once(message):  # the hook runs after every call; the contact is suppressed once
+        if not suppressed:
+            suppressed.append(suppress(contacts[3], Contact.SuppressionReason.COMPLAINT))
+
+    hooked.after_post = suppress_once
     esp.script(fake_esp.ok(delay=ESP_LATENCY))
     stats = run_due(now=t0)
     assert stats.sent == 3 and stats.suppressed == 1

@@ -32,3 +32,4 @@ Q_CLUSTER = q_cluster(
 EMAIL_BACKEND = "tests.testapp.sink_backend.EmailBackend"
 WAGTAIL_MAILFLOW_LEASE_SECONDS = int(os.environ.get("MAILFLOW_LEASE_SECONDS", "5"))
 WAGTAIL_MAILFLOW_BATCH_SIZE = int(os.environ.get("MAILFLOW_BATCH_SIZE", "50"))
+WAGTAIL_MAILFLOW_SEND_CONCURRENCY = int(os.environ.get("MAILFLOW_SEND_CONCURRENCY", "1"))

@@ -40,8 +40,10 @@ from django.utils import timezone
 from .. import conf
 from ..models import Delivery, EmailWorkflow, SendingPause
 from ..rendering import compile_revision, contact_values
-from ..sending.batch import Kind, Outcome, batch_cap, collection_paused, send_batch
+from ..sending.batch import Kind, Outcome, batch_cap, collection_paused
+from ..sending.concurrent import send_all
 from ..sending.messages import build_message
+from ..sending.rate import SendRate
 from ..tokens import unsubscribe_url_maker
 from .advance import advance
 from .claim import SKIPPING_WORKFLOWS, claim, claimed_rows, release_expired_claims
@@ -67,6 +69,8 @@ class RunStats:
     released: int = 0
     batches: int = 0
     paused: bool = False
+    #: The last batch was full, or made new work due: more may be waiting.
+    more_due: bool = False
     outcomes: dict = field(default_factory=dict)
 
 
@@ -100,9 +104,37 @@ def run_due(
         if stats.paused:
             break
         # A short batch means nothing else was due, unless advancing made new work due now.
-        if claimed < size and skipped < size and not (more_due or due_now):
+        stats.more_due = claimed >= size or skipped >= size or more_due or due_now
+        if not stats.more_due:
             break
     return stats
+
+
+def batches_wanted(limit: int, now: datetime.datetime | None = None) -> int:
+    """How many more batches could be sent side by side now, up to ``limit`` at once.
+
+    The batches due (counted up to ``limit`` of them) less the batches being sent:
+    claims whose lease still runs, one per worker at work.
+    """
+    now = now or timezone.now()
+    size = effective_batch_size()
+    due = Delivery.objects.filter(status=S.SCHEDULED, due_at__lte=now)[: limit * size].count()
+    running = (
+        Delivery.objects.filter(status__in=(S.CLAIMED, S.SENDING), claimed_until__gt=now)
+        .order_by()
+        .values("claim_token")
+        .distinct()
+        .count()
+    )
+    return max(0, min(limit, -(-due // size)) - running)
+
+
+def _clock(now):
+    """The send rate's clock: the engine's ``now`` (fixed in tests) moving on with real time."""
+    if now is None:
+        return time.time
+    origin, started = now.timestamp(), time.monotonic()
+    return lambda: origin + (time.monotonic() - started)
 
 
 def effective_batch_size() -> int:
@@ -177,10 +209,15 @@ def _send_batch(now, size, steps, stats, connection_factory):
             continue
         messages.append((index, message))
 
-    connection = connection_factory() if connection_factory else None
     gate = Gate([rows[i] for i, _m in messages])
     started = time.monotonic()
-    sent_outcomes = send_batch([m for _i, m in messages], connection=connection, should_send=gate)
+    sent_outcomes = send_all(
+        [m for _i, m in messages],
+        concurrency=int(conf.get("SEND_CONCURRENCY")),
+        connection_factory=connection_factory,
+        should_send=gate,
+        rate=SendRate.configured(clock=_clock(now)),
+    )
     PACE.record(time.monotonic() - started, gate.handed)
     for (index, _message), outcome in zip(messages, sent_outcomes, strict=True):
         outcomes_by_index[index] = outcome

@@ -206,3 +206,21 @@ class SendingPause(models.Model):
 
     def __str__(self):
         return f"{self.key} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class SendingRate(models.Model):
+    """The shared send-rate bucket when the cache is not Redis (see ``sending/rate.py``).
+
+    ``next_at`` is when the next email may go, in microseconds since the epoch: every
+    worker reserves its turns by moving it forward with a conditional UPDATE.
+    """
+
+    key = models.CharField(_("key"), max_length=50, unique=True, default="default")
+    next_at = models.BigIntegerField(_("next email at (µs since the epoch)"), default=0)
+
+    class Meta:
+        verbose_name = _("sending rate")
+        verbose_name_plural = _("sending rates")
+
+    def __str__(self):
+        return f"{self.key}: {self.next_at}"

@@ -1,0 +1,222 @@
+"""Handing a batch's messages to the ESP with up to ``SEND_CONCURRENCY`` calls in flight.
+
+An ESP answers each API call after a network round trip; a worker that waits
+for each answer before the next call sends 1 / round trip emails a second. Here
+the calls of a batch overlap: a pool of threads, each with its own connection
+from the email backend (anymail's sessions and SMTP connections are never
+shared between threads), makes the calls, and this thread keeps deciding:
+
+* **the window**: how many calls may be in flight. It starts at 1 for each email
+  backend in a process and doubles with every call that spent its time waiting
+  on the network (from the second in a row), up to ``SEND_CONCURRENCY``. A window of 1 makes the call in
+  this thread, exactly as one connection used to: a backend whose calls cost CPU
+  only (Django's locmem, console) never uses threads, and a fresh worker meets a
+  refused account or an ESP asking to slow down with a single call. A
+  ``Retry-After`` answer shrinks the window back to 1;
+* **the gate** (``should_send``, the engine's hand-over and re-check), asked in
+  this thread just before each message, never in the pool: database work stays
+  on this thread's connection;
+* **the rate** (:class:`~.rate.SendRate`): each message waits for its turn;
+* **stopping**: after a ``pause`` outcome, the calls not yet made are not made
+  (``pause`` too); when the rate's next turn is too far, they are handed back
+  (``wait``, with the delay).
+
+Outcomes are returned in the order of the messages, whatever order the answers
+came in.
+"""
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from django.conf import settings
+from django.core.mail import get_connection
+
+from .batch import (
+    WITHDRAWN,
+    Kind,
+    Outcome,
+    close_connection,
+    open_connection,
+    send_message,
+)
+from .rate import MAX_WAIT_SECONDS
+
+#: A call that waited on the network (not on our CPU) at least this long lets the window grow.
+WAITING_SECONDS = 0.001
+#: Why the calls left when the rate's next turn was too far were not made.
+RATE_WAIT = "Not sent yet: the send rate (or the ESP's Retry-After) holds it until its turn."
+
+
+class Window:
+    """How many calls may be in flight, per email backend, learnt in this process."""
+
+    def __init__(self):
+        self.sizes = {}
+        self.waits = {}
+
+    @staticmethod
+    def _backend():
+        return getattr(settings, "EMAIL_BACKEND", "")
+
+    def current(self) -> int:
+        return self.sizes.get(self._backend(), 1)
+
+    def waited(self, limit: int) -> None:
+        """A call spent its time waiting: the window doubles, from the second such call on.
+
+        One call alone may seem to wait because the machine was busy elsewhere.
+        """
+        backend = self._backend()
+        self.waits[backend] = self.waits.get(backend, 0) + 1
+        if self.waits[backend] >= 2:
+            self.sizes[backend] = min(max(limit, 1), self.current() * 2)
+
+    def shrink(self) -> None:
+        self.sizes[self._backend()] = 1
+        self.waits[self._backend()] = 0
+
+    def clear(self) -> None:
+        self.sizes.clear()
+        self.waits.clear()
+
+
+#: The window learnt in this process, shared by every batch.
+WINDOW = Window()
+
+_pool = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _executor(size: int) -> ThreadPoolExecutor:
+    """The process's thread pool, with at least ``size`` threads (made again when it must grow)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < size:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="mailflow-send")
+            _pool_size = size
+        return _pool
+
+
+class Connections:
+    """One open email connection per thread for the length of a batch."""
+
+    def __init__(self, factory):
+        self.factory = factory
+        self.by_thread = {}
+        self.lock = threading.Lock()
+
+    def get(self):
+        """This thread's connection: (connection, None), or (None, the outcome of a failed open)."""
+        ident = threading.get_ident()
+        connection = self.by_thread.get(ident)
+        if connection is not None:
+            return connection, None
+        connection = self.factory() if self.factory else get_connection()
+        refused = open_connection(connection)
+        if refused is not None:
+            return None, refused
+        with self.lock:
+            self.by_thread[ident] = connection
+        return connection, None
+
+    def close(self):
+        for connection in self.by_thread.values():
+            close_connection(connection)
+        self.by_thread.clear()
+
+
+def _call(connections, message):
+    """One ESP call: (outcome, whether the connection could not open, seconds spent waiting)."""
+    started, cpu = time.monotonic(), time.thread_time()
+    connection, refused = connections.get()
+    if refused is not None:
+        return refused, True, 0.0
+    outcome = send_message(connection, message)
+    waited = (time.monotonic() - started) - (time.thread_time() - cpu)
+    return outcome, False, waited
+
+
+def send_all(
+    messages: list,
+    *,
+    concurrency: int = 1,
+    connection_factory=None,
+    should_send=None,
+    rate=None,
+) -> list[Outcome]:
+    """Send ``messages`` with up to ``concurrency`` calls in flight; one Outcome per message.
+
+    ``should_send(index)`` (this thread) withdraws a message by returning False;
+    ``rate`` (a :class:`~.rate.SendRate`) paces the calls.
+    """
+    count = len(messages)
+    outcomes: list[Outcome | None] = [None] * count
+    connections = Connections(connection_factory)
+    in_flight = {}  # future → index
+    stop = None  # the outcome every call not yet made gets
+    latest = time.monotonic() + MAX_WAIT_SECONDS
+    concurrency = max(int(concurrency), 1)
+
+    def settle(index, result):
+        nonlocal stop
+        outcome, not_opened, waited = result
+        outcomes[index] = outcome
+        if not_opened or outcome.kind == Kind.PAUSE:
+            stop = stop or Outcome(
+                outcome.kind, error=outcome.error, retry_after=outcome.retry_after
+            )
+        elif outcome.retry_after is not None:
+            # The ESP said when to come back: every worker waits, and starts again gently.
+            WINDOW.shrink()
+            if rate is not None:
+                rate.hold(outcome.retry_after)
+        elif outcome.kind == Kind.SENT and waited >= WAITING_SECONDS:
+            WINDOW.waited(concurrency)
+        elif outcome.kind == Kind.SENT:
+            WINDOW.shrink()  # calls that cost CPU only gain nothing from threads
+
+    def collect(block):
+        if not in_flight:
+            return
+        done, _pending = wait(
+            list(in_flight), timeout=None if block else 0, return_when=FIRST_COMPLETED
+        )
+        for future in done:
+            settle(in_flight.pop(future), future.result())
+
+    try:
+        for index, message in enumerate(messages):
+            collect(block=False)
+            while len(in_flight) >= WINDOW.current() and in_flight:
+                collect(block=True)
+            if stop is not None:
+                break
+            if rate is not None:
+                wall_latest = rate.clock() + (latest - time.monotonic())
+                # Turns are reserved a window at a time; without a rate, once a batch.
+                ahead = count - index if not rate.interval else min(WINDOW.current(), count - index)
+                if not rate.turn(ahead, wall_latest):
+                    stop = Outcome(Kind.WAIT, error=RATE_WAIT, retry_after=rate.wait_from_now())
+                    break
+            if should_send is not None and not should_send(index):
+                outcomes[index] = Outcome(Kind.WITHDRAWN, error=WITHDRAWN)
+                continue
+            if WINDOW.current() == 1 and not in_flight:
+                settle(index, _call(connections, message))  # here, as one connection would
+            else:
+                future = _executor(concurrency).submit(_call, connections, message)
+                in_flight[future] = index
+        while in_flight:
+            collect(block=True)
+    finally:
+        for future in in_flight:  # only when this thread is being stopped
+            future.cancel()
+        connections.close()
+    for index in range(count):
+        if outcomes[index] is None:
+            outcomes[index] = Outcome(stop.kind, error=stop.error, retry_after=stop.retry_after)
+    return outcomes
