@@ -267,3 +267,27 @@ def test_event_ids_echoed_settle_unknown_in_statistics(outcomes):
 
     assert settle_unknown([unknown.pk]) == [unknown.pk]
     assert workflow_statistics(outcomes["workflow"]).unknown_total == 0
+
+
+# -- item 3: the ESP's reason, in the contact's and the email's history --------------------------
+
+
+def test_the_esps_reason_shows_in_the_contacts_and_the_emails_history(admin_client, outcomes):
+    sent = outcomes["sent"]
+    DeliveryEvent.objects.create(
+        delivery=sent,
+        esp="mailjet",
+        event_id="blocked-1",
+        event_type=DeliveryEvent.Type.REJECTED,
+        description="mailjet: preblocked",
+    )
+    contact_page = admin_client.get(reverse("mailflow_contacts:inspect", args=[sent.contact_id]))
+    assert contact_page.status_code == 200
+    assert re.search(
+        r'data-event="rejected">Rejected · [^<]* · mailjet: preblocked<',
+        contact_page.content.decode(),
+    )
+    email_page = admin_client.get(reverse("mailflow_deliveries:inspect", args=[sent.pk]))
+    assert email_page.status_code == 200
+    html = email_page.content.decode()
+    assert re.search(r'<tr data-event="rejected">.*?mailjet: preblocked', html, re.S)
