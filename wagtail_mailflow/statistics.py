@@ -27,7 +27,7 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy
 
@@ -105,6 +105,8 @@ class WorkflowStatistics:
     entered: int
     in_workflow: int
     completed: int
+    #: Contacts whose latest entry ended before the end (unsubscribed, suppressed, …).
+    left: int = 0
     #: Emails whose outcome is unknown now (see ``Delivery.Status.UNKNOWN``).
     unknown_total: int = 0
     start: datetime.date | None = None
@@ -129,11 +131,21 @@ def period_bounds(start, end, tz):
 
 
 def live_figures(workflow):
-    """Emails sent in total and distinct contacts who entered, are inside, completed (2 queries)."""
-    contacts = Enrollment.objects.filter(workflow=workflow).aggregate(
+    """Emails sent in total and distinct contacts who entered, are inside, completed or left
+    (2 queries).
+
+    Each contact counts once, under its latest entry (a contact may re-enter), so
+    entered = in the workflow + completed + left. "Left" is every contact that exited
+    before the end: unsubscribed, suppressed, left the list or removed.
+    """
+    enrollments = Enrollment.objects.filter(workflow=workflow)
+    later = enrollments.filter(contact_id=OuterRef("contact_id"), pk__gt=OuterRef("pk"))
+    S = Enrollment.Status
+    contacts = enrollments.exclude(Exists(later)).aggregate(
         entered=Count("contact_id", distinct=True),
-        in_workflow=Count("contact_id", distinct=True, filter=Q(status=Enrollment.Status.ACTIVE)),
-        completed=Count("contact_id", distinct=True, filter=Q(status=Enrollment.Status.COMPLETED)),
+        in_workflow=Count("contact_id", distinct=True, filter=Q(status=S.ACTIVE)),
+        completed=Count("contact_id", distinct=True, filter=Q(status=S.COMPLETED)),
+        left=Count("contact_id", distinct=True, filter=Q(status=S.EXITED)),
     )
     deliveries = Delivery.objects.filter(workflow=workflow).aggregate(
         sent_total=Count("id", filter=Q(status=Delivery.Status.SENT)),

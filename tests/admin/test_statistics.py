@@ -149,8 +149,30 @@ def test_live_figures(figures_workflow):
     assert stats.sent_total == 7  # every sent email, whatever the period
     # 10 deliveries' contacts + "twice" (counted once) + "exited".
     assert stats.entered == 10 + 1 + 1
+    # Each contact once, under its latest entry: "twice" completed, then re-entered.
     assert stats.in_workflow == 1
-    assert stats.completed == 10 + 1
+    assert stats.completed == 10
+    assert stats.left == 1  # "exited"
+    assert stats.entered == stats.in_workflow + stats.completed + stats.left
+
+
+def test_contacts_who_unsubscribed_or_were_suppressed_count_as_left(admin_client):
+    workflow = active_workflow(delays=((0, "days"), (3, "days")))
+    reasons = [Enrollment.ExitReason.UNSUBSCRIBED, Enrollment.ExitReason.SUPPRESSED]
+    for n, reason in enumerate(reasons):
+        Enrollment.objects.create(
+            workflow=workflow,
+            contact=Contact.objects.create(email=f"gone{n}@example.com"),
+            status=Enrollment.Status.EXITED,
+            exit_reason=reason,
+        )
+    Enrollment.objects.create(
+        workflow=workflow, contact=Contact.objects.create(email="inside@example.com")
+    )
+    html = admin_client.get(stats_url(workflow)).content.decode()
+    assert re.search(r'data-figure="left">2<', html)
+    assert re.search(r'data-figure="entered">3<', html)
+    assert re.search(r'data-figure="in_workflow">1<', html)
 
 
 def test_days_follow_the_workflow_timezone(figures_workflow):

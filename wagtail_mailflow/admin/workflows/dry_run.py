@@ -6,7 +6,7 @@ import datetime
 import zoneinfo
 
 from django import forms
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,6 +14,7 @@ from ... import rendering
 from ...engine.entry import eligible_contacts
 from ...engine.timing import SendingPeriod, add_delay, due_time
 from ...models import Contact, ContactList, EmailWorkflow, Enrollment, ListMembership
+from .. import display
 from ..policies import policy_for
 from .tools import WorkflowToolView, compiled_email, ordered_steps
 
@@ -165,7 +166,7 @@ def ineligibility_reasons(workflow, contact, membership):
 
 
 def _date(value):
-    return formats.date_format(timezone.localtime(value), "SHORT_DATE_FORMAT")
+    return display.moment(value)
 
 
 @dataclasses.dataclass
