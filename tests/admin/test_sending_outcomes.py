@@ -67,7 +67,13 @@ def test_banner_across_email_automation_while_paused(admin_client, url_name):
     assert BANNER in html
     assert "Sending is paused since" in html
     assert "not an authorized sender" in html
-    assert "Resume now" in html and "csrfmiddlewaretoken" in html
+    resume = reverse("mailflow_resume_sending")
+    assert re.search(
+        rf'<form method="post" action="{resume}"[^>]*>'
+        r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]+">',
+        html,
+    )
+    assert re.search(r'<button type="submit"[^>]*>Resume now</button>', html)
 
 
 def test_banner_on_a_workflow_page_and_not_elsewhere(admin_client):
