@@ -6,6 +6,8 @@ Their ids, each used once (listed in docs/settings.md):
   built from a request's ``Host``); ``E001`` an unsafe ``Q_CLUSTER``.
 * ``E020`` a malformed ``SUBSCRIBE_RATE``; ``E021`` a ``CONFIRM_MAX_AGE`` that is not a positive
   number; ``E022`` an ``ADAPTER`` that cannot be imported.
+* ``E030`` a ``SEND_CONCURRENCY`` that is not a whole number from 1; ``E031`` a malformed
+  ``SEND_RATE``.
 * ``E101``–``E108`` a malformed ``USER_SYNC`` (``E106``, ``E107`` need the database).
 """
 
@@ -54,6 +56,37 @@ def check_settings(app_configs=None, **kwargs):
                     id="wagtail_mailflow.E001",
                 )
             )
+    return messages
+
+
+# --- Sending speed ------------------------------------------------------------------------
+
+
+@register()
+def check_sending_settings(app_configs=None, **kwargs):
+    """Report a SEND_CONCURRENCY that is not a whole number from 1, or a malformed SEND_RATE."""
+    messages = []
+    concurrency = conf.get("SEND_CONCURRENCY")
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        messages.append(
+            Error(
+                f"WAGTAIL_MAILFLOW_SEND_CONCURRENCY must be a whole number from 1 up, "
+                f"not {concurrency!r}.",
+                hint="1 sends one email after the other; 16 to 64 suits an HTTP API ESP.",
+                id="wagtail_mailflow.E030",
+            )
+        )
+    try:
+        conf.parse_rate(conf.get("SEND_RATE"), "SEND_RATE")
+    except ImproperlyConfigured as exc:
+        messages.append(
+            Error(
+                str(exc),
+                hint="For example '14/s' for an Amazon SES quota of 14 a second, or "
+                "'100000/d'; None sends as fast as the ESP answers.",
+                id="wagtail_mailflow.E031",
+            )
+        )
     return messages
 
 

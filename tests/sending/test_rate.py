@@ -11,6 +11,7 @@ import pytest
 from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 
+from wagtail_mailflow.checks import check_sending_settings
 from wagtail_mailflow.models import SendingRate
 from wagtail_mailflow.sending import rate
 from wagtail_mailflow.sending.rate import DatabaseStore, RedisStore, SendRate
@@ -135,3 +136,21 @@ def test_a_malformed_send_rate_says_how_to_write_it(settings):
     settings.WAGTAIL_MAILFLOW_SEND_RATE = "fast"
     with pytest.raises(ImproperlyConfigured, match="SEND_RATE must look like '5/m'"):
         rate.per_second()
+
+
+@pytest.mark.parametrize(
+    "concurrency, rate, ids",
+    [
+        (32, None, []),
+        (1, "14/s", []),
+        (0, None, ["wagtail_mailflow.E030"]),
+        ("16", None, ["wagtail_mailflow.E030"]),
+        (True, None, ["wagtail_mailflow.E030"]),
+        (16, "fast", ["wagtail_mailflow.E031"]),
+        (16, "0/s", ["wagtail_mailflow.E031"]),
+    ],
+)
+def test_sending_settings_check(settings, concurrency, rate, ids):
+    settings.WAGTAIL_MAILFLOW_SEND_CONCURRENCY = concurrency
+    settings.WAGTAIL_MAILFLOW_SEND_RATE = rate
+    assert [message.id for message in check_sending_settings()] == ids
