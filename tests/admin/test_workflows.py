@@ -719,8 +719,11 @@ def test_duplicate_asks_the_name_and_opens_the_draft_copy(admin_client):
 
 def test_duplicate_with_template_copies(admin_client):
     workflow = make_workflow(status=Status.ACTIVE, steps=2)
-    admin_client.post(url("duplicate", workflow), {"title": "Copy", "copy_templates": "on"})
+    response = admin_client.post(
+        url("duplicate", workflow), {"title": "Copy", "copy_templates": "on"}
+    )
     copy = EmailWorkflow.objects.get(title="Copy")
+    assert response.status_code == 302 and response["Location"] == url("edit", copy)
     originals = {s.template_id for s in workflow.steps.all()}
     copies = list(copy.steps.select_related("template"))
     assert len(copies) == 2
@@ -750,10 +753,11 @@ def test_delete_only_archived_and_confirmed(admin_client):
 
 def test_history_view_shows_the_lifecycle(admin_client):
     workflow = make_workflow(steps=1)
-    admin_client.post(url("activate", workflow))
-    admin_client.post(url("lock", workflow))
-    admin_client.post(url("stop", workflow))
-    content = admin_client.get(url("history", workflow)).content.decode()
+    for action in ("activate", "lock", "stop"):
+        assert admin_client.post(url(action, workflow)).status_code == 302, action
+    response = admin_client.get(url("history", workflow))
+    assert response.status_code == 200
+    content = response.content.decode()
     for message in ("Workflow activated", "Workflow locked", "Workflow stopped"):
         assert message in content, message
 
@@ -831,9 +835,10 @@ def test_user_without_add_permission_cannot_duplicate(client, django_user_model)
 
 def test_actions_are_post_only(admin_client):
     workflow = make_workflow(status=Status.ACTIVE)
-    admin_client.get(url("lock", workflow))
-    admin_client.get(url("stop", workflow))
-    admin_client.get(url("archive", workflow))
+    for action in ("lock", "stop", "archive"):  # GET shows the confirmation, changes nothing
+        response = admin_client.get(url(action, workflow))
+        assert response.status_code == 200, action
+        assert 'method="post"' in response.content.decode().lower(), action
     assert status_of(workflow) == Status.ACTIVE
 
 
