@@ -24,6 +24,7 @@ from ..engine.triggers import (
     contacts_changed,
     memberships_started,
     update_triggers,
+    welcome_workflows,
 )
 from ..models import Contact, ContactImport, DoNotContact, ListMembership, StagedImportRow
 from . import csv_output
@@ -351,6 +352,8 @@ def start_workflows(run, contact_list_id, triggers, now, chunk_size):
     memberships start. Returns how many enrollments it created.
     """
     entered = 0
+    if not triggers and not welcome_workflows(contact_list_id, now).exists():
+        return entered  # no workflow to enter: the staged rows need not be read again
     for rows in _staged_chunks(run, chunk_size):
         changes = [
             (row.contact_id, row.state_before, row.state_after)
