@@ -105,3 +105,43 @@ def test_a_new_create_form_creates_a_new_template(admin_client):
     admin_client.get(edit_url, {"_w_hydrate_create_view": "1"})
     admin_client.post(add_url, template_form_data(name="Second", **{"action-publish": "1"}))
     assert sorted(EmailTemplate.objects.values_list("name", flat=True)) == ["First", "Second"]
+
+
+def test_fix_it_then_publish_comes_back_to_the_review(admin_client):
+    from tests.factories import EmailTemplateFactory, WorkflowStepFactory
+
+    workflow = make_workflow(steps=0)
+    draft_template = EmailTemplateFactory(name="Unpublished", publish=False, live=False)
+    WorkflowStepFactory(workflow=workflow, sort_order=0, template=draft_template)
+    review = admin_client.get(url("review", workflow)).content.decode()
+    edit_url = reverse(email_template_viewset.get_url_name("edit"), args=[draft_template.pk])
+    fix_it = f"{edit_url}?review={workflow.pk}"
+    assert f'href="{fix_it}"' in review, review[review.find("mailflow-activation-problems") :][
+        :1500
+    ]
+    assert admin_client.get(fix_it).status_code == 200
+    response = admin_client.post(
+        edit_url, template_form_data(name="Unpublished", **{"action-publish": "1"})
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url("review", workflow)
+    draft_template.refresh_from_db()
+    assert draft_template.live
+
+
+def test_saving_a_workflow_stays_on_the_workflow(admin_client):
+    from tests.admin.test_workflows import steps_formset
+
+    workflow = make_workflow(steps=0)
+    data = {
+        "title": "Renamed",
+        "language": "en",
+        "timezone": "UTC",
+        "contact_list": workflow.contact_list_id,
+        "sending_days": ["0", "1", "2", "3", "4", "5", "6"],
+        **steps_formset(forms=[]),
+    }
+    response = admin_client.post(url("edit", workflow), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == url("edit", workflow)
+    assert EmailWorkflow.objects.get(pk=workflow.pk).title == "Renamed"

@@ -10,7 +10,7 @@ from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.snippets.views import chooser
 from wagtail.snippets.views.snippets import CreateView, EditView, SnippetViewSet
 
-from ..models import EmailTemplate
+from ..models import EmailTemplate, EmailWorkflow
 from .policies import policy_for
 
 #: Any of these permissions on templates lets a user see them in the chooser (as in the listing).
@@ -55,6 +55,19 @@ CREATED_KEY = "wagtail_mailflow_template_created"
 CREATED_SECONDS = 120
 
 
+#: The query parameter of a review page's "Fix it" link to a template: the workflow to return to.
+REVIEW_RETURN_PARAM = "review"
+#: The session key remembering it until the template is published.
+REVIEW_RETURN_KEY = "wagtail_mailflow_review_return"
+
+
+def remember_review(request, template_pk):
+    """The template editor was opened from a review's "Fix it": return there once published."""
+    value = request.GET.get(REVIEW_RETURN_PARAM, "")
+    if value.isdigit() and EmailWorkflow.objects.filter(pk=value).exists():
+        request.session[REVIEW_RETURN_KEY] = {"template": template_pk, "workflow": int(value)}
+
+
 class EmailTemplateCreateView(CreateView):
     """Creating a template once, however the create form is posted.
 
@@ -87,6 +100,7 @@ class EmailTemplateEditView(EditView):
         if request.GET.get("_w_hydrate_create_view"):
             # The create form is now this template's edit form.
             request.session.pop(CREATED_KEY, None)
+        remember_review(request, self.object.pk)
         return super().get(request, *args, **kwargs)
 
 

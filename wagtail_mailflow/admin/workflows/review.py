@@ -10,7 +10,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...describe import describe_workflow
 from ...models import EmailWorkflow, WorkflowAction
-from ..templates import email_template_viewset
+from ..templates import REVIEW_RETURN_PARAM, email_template_viewset
 from .editor import SECTION_IDS, eligible_count_text
 from .links import index_breadcrumb, workflow_url
 from .permissions import can, forbidden, workflow_policy
@@ -29,8 +29,13 @@ def review_problems(workflow):
     problems = []
     for problem in workflow.activation_problems():
         if problem.step is not None:
-            url = reverse(
-                email_template_viewset.get_url_name("edit"), args=[quote(problem.step.template_id)]
+            # Once the template is fixed and published, the editor comes back here.
+            url = (
+                reverse(
+                    email_template_viewset.get_url_name("edit"),
+                    args=[quote(problem.step.template_id)],
+                )
+                + f"?{REVIEW_RETURN_PARAM}={quote(workflow.pk)}"
             )
         else:
             url = f"{edit}#{SECTION_IDS[problem.section]}"

@@ -12,7 +12,7 @@ from wagtail.admin import messages
 
 from ...models import EmailTemplate, EmailWorkflow, WorkflowStep
 from .. import policies
-from ..templates import email_template_viewset
+from ..templates import REVIEW_RETURN_KEY, email_template_viewset
 from .editor import SECTION_IDS
 from .links import workflow_url
 from .permissions import forbidden, workflow_policy
@@ -61,9 +61,17 @@ def return_to_workflow_after_template(request, instance):
 
 
 def return_to_workflow_after_template_edit(request, instance):
-    """``after_edit_snippet`` hook: the editor saved the template autosave created; go back."""
+    """``after_edit_snippet`` hook: the editor saved the template autosave created, or
+    published the template a review's "Fix it" opened; go back."""
     if not isinstance(instance, EmailTemplate) or _is_autosave(request):
         return None
+    review = request.session.get(REVIEW_RETURN_KEY)
+    if review and review.get("template") == instance.pk and "action-publish" in request.POST:
+        del request.session[REVIEW_RETURN_KEY]
+        workflow = EmailWorkflow.objects.filter(pk=review["workflow"]).first()
+        if workflow is not None and workflow.is_editable:
+            messages.success(request, _("'%(template)s' is published.") % {"template": instance})
+            return redirect(workflow_url("review", workflow))
     pending = request.session.get(TEMPLATE_RETURN_KEY)
     if not pending or pending.get("template") != instance.pk:
         return None

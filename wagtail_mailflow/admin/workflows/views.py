@@ -225,6 +225,10 @@ class WorkflowEditView(ObjectStatusPanelMixin, EditView):
     def get_status_label(self):
         return self.object.get_status_display()
 
+    def get_success_url(self):
+        # Saving keeps the editor on the workflow, not the listing.
+        return workflow_url("edit", self.object)
+
     def get_panel(self):
         return edit_handler_for(self.get_object().scenario)
 
