@@ -262,3 +262,27 @@ def test_a_line_break_in_the_subject_fails_the_email_with_a_clear_reason(mailjet
     assert stats.unknown == 0 and stats.failed == 1 and stats.sent == 1
     assert "line break" in d.last_error
     assert [r.to for r in mailjet.received()] == ["bob@example.com"]
+
+
+def test_an_expired_lease_does_not_write_unknown_over_a_recorded_event(mailjet, client, t0):
+    from wagtail_mailflow.engine.claim import release_expired_claims
+
+    workflow = start()
+    (ann,) = join(workflow, "ann@example.com", now=t0)
+    d = delivery(ann)
+    # A worker handed it to Mailjet and died; Mailjet's "sent" event was recorded meanwhile.
+    Delivery.objects.filter(pk=d.pk).update(
+        status=D.SENDING, claim_token="dead", claimed_until=t0, attempts=1
+    )
+    DeliveryEvent.objects.create(
+        delivery=d,
+        esp="mailjet",
+        event_id="1:sent",
+        message_id="288230376151711744",
+        event_type=DeliveryEvent.Type.DELIVERED,
+        timestamp=t0,
+    )
+    assert release_expired_claims(t0 + timedelta(seconds=1)) == 1
+    d.refresh_from_db()
+    assert d.status == D.SENT and d.last_error == ""
+    assert d.esp_message_id == "288230376151711744"

@@ -20,6 +20,7 @@ from .. import conf
 from ..models import Delivery, EmailWorkflow
 from .advance import advance
 from .steps import StepCache
+from .tracking import settle_unknown
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ def release_expired_claims(now: datetime.datetime | None = None) -> int:
                 last_error="The worker stopped while the ESP call was in progress; "
                 "waiting for the ESP's events instead of sending again.",
             )
+            # Events the ESP reported meanwhile settle them now (never ``unknown`` over them).
+            settle_unknown([d.pk for d in ambiguous])
             steps = StepCache()
             steps.attach(ambiguous)
             advance(ambiguous, now, steps)
