@@ -118,7 +118,7 @@ def test_erase_removes_personal_data_and_keeps_counts(history):
     workflow, contact, bystander = history
     before = statistics(workflow)
     result = erase_contact(contact)
-    assert result.erased
+    assert result.erased is True
     assert result.enrollments_exited == 1
     assert result.deliveries_withdrawn == 1
     assert result.memberships_deleted == 2

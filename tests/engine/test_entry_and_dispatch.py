@@ -45,7 +45,7 @@ def test_welcome_immediate_email_sent_on_commit(django_capture_on_commit_callbac
     workflow = active_workflow()
     with django_capture_on_commit_callbacks(execute=True):
         contact, membership, joined = subscribe(first_name="Ann")
-    assert joined
+    assert joined is True
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["ann@example.com"]

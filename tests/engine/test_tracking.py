@@ -181,7 +181,7 @@ def test_unknown_event_type_and_unknown_message_do_not_crash(client, world):
     assert (
         post(client, POSTMARK, {"RecordType": "SomethingNew", "MessageID": "x"}).status_code == 200
     )
-    assert events(esp="postmark", event_type="other").exists()
+    assert events(esp="postmark", event_type="other").count() == 1
 
 
 def test_receiver_survives_odd_events_sent_directly():
@@ -265,7 +265,8 @@ def test_mailjet_hard_bounce_suppresses(client, world):
 
 
 def test_mailjet_spam_complaint_suppresses(client, world):
-    assert post(client, MAILJET, [mailjet_event("spam", world.deliveries[S.SENT], source="JMRPP")])
+    spam = mailjet_event("spam", world.deliveries[S.SENT], source="JMRPP")
+    assert post(client, MAILJET, [spam]).status_code == 200
     assert_suppressed(world, "complained")
 
 

@@ -124,7 +124,7 @@ def test_signing_up_again_resends_until_confirmed(
     assert first.content == again.content
     assert len(mail.outbox) == 2
     with committed(django_capture_on_commit_callbacks):
-        client.post(confirm_path_in(mail.outbox[1]))
+        assert client.post(confirm_path_in(mail.outbox[1])).status_code == 200
     assert len(mail.outbox) == 3  # the welcome email
     third = sign_up(client, django_capture_on_commit_callbacks, letters)
     assert third.content == first.content
@@ -153,7 +153,7 @@ def test_confirming_lifts_an_earlier_unsubscribe_everywhere(
     unsubscribe_everywhere(contact, source="link")
     sign_up(client, django_capture_on_commit_callbacks, letters)
     with committed(django_capture_on_commit_callbacks):
-        client.post(confirm_path_in(mail.outbox[0]))
+        assert client.post(confirm_path_in(mail.outbox[0])).status_code == 200
     contact.refresh_from_db()
     assert contact.unsubscribed_at is None
     assert Enrollment.objects.get(contact=contact).workflow == welcome
@@ -253,7 +253,7 @@ def test_only_confirmed_contacts_enter_workflows_end_to_end(
     sign_up(client, django_capture_on_commit_callbacks, letters, email="no@example.com")
     yes_path = next(confirm_path_in(m) for m in mail.outbox if m.to == ["yes@example.com"])
     with committed(django_capture_on_commit_callbacks):
-        client.post(yes_path)
+        assert client.post(yes_path).status_code == 200
     # A later sweep does not sweep in the one who never confirmed.
     from wagtail_mailflow.engine.tasks import dispatch
 
