@@ -1,4 +1,4 @@
-"""Sending when things go wrong (RELIABILITY.md): a real HTTP fake of Postmark, anymail's real backend.
+"""Sending when things go wrong: a real HTTP fake of Postmark, anymail's real backend.
 
 Every test counts what the ESP received and accepted, and checks the
 deliveries' statuses, attempts and due times. Time moves through ``now=``;
@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import fake_esp
-from tests.engine_helpers import active_workflow
+from tests.factories import active_workflow
 from tests.fake_esp import FakePostmark, HookedPostmarkBackend
 from wagtail_mailflow import api
 from wagtail_mailflow.engine.claim import claim
@@ -98,10 +98,10 @@ def t0():
     return timezone.now().replace(microsecond=0)
 
 
-# -- E1 429 with Retry-After ----------------------------------------------------------------
+# -- a 429 is retried no earlier than Retry-After --------------------------------------------------
 
 
-def test_e1_rate_limited_waits_for_retry_after_then_sends_once(esp, t0):
+def test_rate_limited_waits_for_retry_after_then_sends_once(esp, t0):
     workflow = start()
     (ann,) = join(workflow, "ann@example.com", now=t0)
     esp.script(fake_esp.rate_limited(retry_after=120))
@@ -124,10 +124,10 @@ def test_e1_rate_limited_waits_for_retry_after_then_sends_once(esp, t0):
     assert d.esp_message_id == esp.accepted()[0].message_id
 
 
-# -- E2 5xx -------------------------------------------------------------------------------------
+# -- a 5xx backs off with jitter, then fails with the reason ---------------------------------------
 
 
-def test_e2_server_errors_back_off_with_jitter_then_fail_with_reason(esp, settings, t0):
+def test_server_errors_back_off_with_jitter_then_fail_with_reason(esp, settings, t0):
     settings.WAGTAIL_MAILFLOW_MAX_ATTEMPTS = 3
     settings.WAGTAIL_MAILFLOW_RETRY_BASE_SECONDS = 60
     workflow = start()
@@ -159,10 +159,10 @@ def test_e2_server_errors_back_off_with_jitter_then_fail_with_reason(esp, settin
     assert len(esp.received()) == 9 and esp.accepted() == []
 
 
-# -- E3 connection refused ----------------------------------------------------------------------
+# -- a refused connection is retried, then sent once -----------------------------------------------
 
 
-def test_e3_connection_refused_is_retried_then_sent_once(esp, t0):
+def test_connection_refused_is_retried_then_sent_once(esp, t0):
     workflow = start()
     (ann,) = join(workflow, "ann@example.com", now=t0)
     esp.stop()  # nothing listens on the ESP's port
@@ -181,7 +181,7 @@ def test_e3_connection_refused_is_retried_then_sent_once(esp, t0):
     assert addresses(esp.received()) == ["ann@example.com"]
 
 
-def test_e3_connection_refused_to_an_unused_port(settings, esp, t0):
+def test_connection_refused_to_an_unused_port(settings, esp, t0):
     settings.ANYMAIL = {
         **settings.ANYMAIL,
         "POSTMARK_API_URL": f"http://127.0.0.1:{fake_esp.unused_port()}/",
@@ -192,7 +192,7 @@ def test_e3_connection_refused_to_an_unused_port(settings, esp, t0):
     assert delivery(ann).status == D.SCHEDULED
 
 
-# -- E4 timeout after the request was sent ------------------------------------------------------
+# -- a timeout after the request left: unknown, never resent, settled by the webhook ---------------
 
 
 def postmark_delivery_event(received, delivery_pk, at):
@@ -210,9 +210,7 @@ def postmark_delivery_event(received, delivery_pk, at):
     }
 
 
-def test_e4_timeout_after_sending_is_unknown_never_resent_and_reconciled_by_webhook(
-    esp, client, t0
-):
+def test_timeout_after_sending_is_unknown_never_resent_and_reconciled_by_webhook(esp, client, t0):
     workflow = start(delays=((0, "days"), (2, "days")))
     (ann,) = join(workflow, "ann@example.com", now=t0)
     esp.script(fake_esp.ok(delay=TIMEOUT + 0.4))  # the ESP takes it, answers too late
@@ -255,10 +253,10 @@ def test_e4_timeout_after_sending_is_unknown_never_resent_and_reconciled_by_webh
     ]
 
 
-# -- E5 partial batch failure -------------------------------------------------------------------
+# -- in a batch, only the failed message is retried ------------------------------------------------
 
 
-def test_e5_only_the_failed_message_of_a_batch_is_retried(esp, t0):
+def test_only_the_failed_message_of_a_batch_is_retried(esp, t0):
     workflow = start()
     contacts = join(workflow, *[f"p{i}@example.com" for i in range(5)], now=t0)
     esp.script(fake_esp.server_error(502), to="p2@example.com")
@@ -281,10 +279,10 @@ def test_e5_only_the_failed_message_of_a_batch_is_retried(esp, t0):
     assert len(esp.received()) == 6
 
 
-# -- E6 invalid / refused recipient -------------------------------------------------------------
+# -- a refused recipient fails for good and is suppressed; the batch goes on -----------------------
 
 
-def test_e6_refused_recipients_fail_for_good_are_suppressed_and_the_batch_goes_on(esp, t0):
+def test_refused_recipients_fail_for_good_are_suppressed_and_the_batch_goes_on(esp, t0):
     workflow = start(delays=((0, "days"), (1, "days")))
     contacts = join(
         workflow,
@@ -323,7 +321,7 @@ def test_e6_refused_recipients_fail_for_good_are_suppressed_and_the_batch_goes_o
     assert len(esp.received("gone@example.com")) == 1 and len(esp.received("bad@example.com")) == 1
 
 
-# -- E7 account-level error ---------------------------------------------------------------------
+# -- an account-level error pauses sending without using up attempts -------------------------------
 
 
 @pytest.mark.parametrize(
@@ -337,7 +335,7 @@ def test_e6_refused_recipients_fail_for_good_are_suppressed_and_the_batch_goes_o
     ],
     ids=["401", "403", "postmark-405-quota", "postmark-412-pending", "postmark-413-may-not-send"],
 )
-def test_e7_account_errors_pause_sending_without_burning_attempts(esp, settings, t0, reply):
+def test_account_errors_pause_sending_without_burning_attempts(esp, settings, t0, reply):
     settings.WAGTAIL_MAILFLOW_PAUSE_SECONDS = 900
     workflow = start()
     contacts = join(workflow, "a@example.com", "b@example.com", "c@example.com", now=t0)
@@ -363,10 +361,10 @@ def test_e7_account_errors_pause_sending_without_burning_attempts(esp, settings,
     assert len(esp.received()) == 4
 
 
-# -- W1 worker killed after claiming ------------------------------------------------------------
+# -- a worker killed after claiming: sent once after the lease, or unknown if the call had left ----
 
 
-def test_w1_claim_abandoned_before_the_esp_call_is_sent_once_after_the_lease(esp, settings, t0):
+def test_claim_abandoned_before_the_esp_call_is_sent_once_after_the_lease(esp, settings, t0):
     settings.WAGTAIL_MAILFLOW_LEASE_SECONDS = 300
     workflow = start()
     ann, bob = join(workflow, "ann@example.com", "bob@example.com", now=t0)
@@ -386,7 +384,7 @@ def test_w1_claim_abandoned_before_the_esp_call_is_sent_once_after_the_lease(esp
     assert len(esp.received()) == 2
 
 
-def test_w1_worker_dead_during_the_esp_call_leaves_it_unknown_not_resent(esp, settings, t0):
+def test_worker_dead_during_the_esp_call_leaves_it_unknown_not_resent(esp, settings, t0):
     settings.WAGTAIL_MAILFLOW_LEASE_SECONDS = 300
     workflow = start()
     (ann,) = join(workflow, "ann@example.com", now=t0)
@@ -403,14 +401,14 @@ def test_w1_worker_dead_during_the_esp_call_leaves_it_unknown_not_resent(esp, se
     assert esp.received() == []
 
 
-# -- T1 workers down for days -------------------------------------------------------------------
+# -- workers down for days: the backlog waits for the sending period and goes once -----------------
 
 
 def paris(*args):
     return datetime(*args, tzinfo=PARIS)
 
 
-def test_t1_backlog_after_days_down_waits_for_the_sending_period_and_goes_once(esp):
+def test_backlog_after_days_down_waits_for_the_sending_period_and_goes_once(esp):
     workflow = start(
         timezone="Europe/Paris",
         sending_days=[0, 1, 2, 3, 4],
@@ -446,7 +444,7 @@ def test_t1_backlog_after_days_down_waits_for_the_sending_period_and_goes_once(e
     assert all(delivery(c).sent_at == monday for c in contacts)
 
 
-def test_t1_retry_falling_outside_the_period_waits_for_the_opening(esp, settings):
+def test_retry_falling_outside_the_period_waits_for_the_opening(esp, settings):
     settings.WAGTAIL_MAILFLOW_RETRY_BASE_SECONDS = 600
     workflow = start(
         timezone="Europe/Paris",
@@ -464,10 +462,10 @@ def test_t1_retry_falling_outside_the_period_waits_for_the_opening(esp, settings
     assert len(esp.received()) == 2 and len(esp.accepted()) == 1
 
 
-# -- T2 clock jumps back ------------------------------------------------------------------------
+# -- a clock that jumps back resends nothing -------------------------------------------------------
 
 
-def test_t2_clock_jumping_back_resends_nothing(esp, t0):
+def test_clock_jumping_back_resends_nothing(esp, t0):
     workflow = start(delays=((0, "days"), (2, "days")))
     ann, bob = join(workflow, "ann@example.com", "bob@example.com", now=t0)
     esp.script(fake_esp.server_error(500), to="bob@example.com")
@@ -484,7 +482,7 @@ def test_t2_clock_jumping_back_resends_nothing(esp, t0):
     assert delivery(ann, step=1).status == D.SCHEDULED
 
 
-# -- T3 / T4 due time in a DST gap or a repeated hour ----------------------------------------------
+# -- a due time in a DST gap moves forward; a repeated hour means its first occurrence -------------
 
 
 @pytest.mark.parametrize(
@@ -509,7 +507,7 @@ def test_t2_clock_jumping_back_resends_nothing(esp, t0):
     ],
     ids=["t3-gap", "t4-repeated-hour"],
 )
-def test_t3_t4_calendar_delay_into_a_dst_change(
+def test_calendar_delay_into_a_dst_change(
     esp, first_send, expected_due_utc, not_before_utc, also_local_utc
 ):
     workflow = start(delays=((0, "days"), (1, "days")), timezone="Europe/Paris")
@@ -528,7 +526,7 @@ def test_t3_t4_calendar_delay_into_a_dst_change(
     assert delivery(ann, step=1).sent_at == expected_due_utc
 
 
-# -- T5 sending period on 23 h / 25 h days and an odd offset ----------------------------------------
+# -- the sending period on 23 h / 25 h days and with an odd UTC offset -----------------------------
 
 
 @pytest.mark.parametrize(
@@ -558,7 +556,7 @@ def test_t3_t4_calendar_delay_into_a_dst_change(
     ],
     ids=["paris-23h", "paris-25h", "kathmandu"],
 )
-def test_t5_sending_period_edges_through_the_engine(esp, tz, opens, closes, opens_next):
+def test_sending_period_edges_through_the_engine(esp, tz, opens, closes, opens_next):
     workflow = start(timezone=tz, sending_start=time(9), sending_end=time(17))
     (early,) = join(workflow, "early@example.com", now=opens - timedelta(minutes=30))
     (late,) = join(workflow, "late@example.com", now=closes - timedelta(minutes=1))
@@ -577,10 +575,10 @@ def test_t5_sending_period_edges_through_the_engine(esp, tz, opens, closes, open
     assert len(esp.received()) == 2
 
 
-# -- C1 unsubscribe while a batch is in flight ----------------------------------------------------
+# -- an unsubscribe or suppression during a batch stops the rest of that batch ---------------------
 
 
-def test_c1_unsubscribe_during_a_batch_stops_the_rest_of_that_batch(hooked, esp, t0):
+def test_unsubscribe_during_a_batch_stops_the_rest_of_that_batch(hooked, esp, t0):
     workflow = start()
     ann, bob, cat = join(workflow, "ann@example.com", "bob@example.com", "cat@example.com", now=t0)
     unsubscribed = []
@@ -603,7 +601,7 @@ def test_c1_unsubscribe_during_a_batch_stops_the_rest_of_that_batch(hooked, esp,
     assert len(esp.received()) == 2
 
 
-def test_c1_suppression_during_a_batch_also_stops_it(hooked, esp, t0):
+def test_suppression_during_a_batch_also_stops_it(hooked, esp, t0):
     from wagtail_mailflow.engine.exits import suppress
 
     workflow = start()
@@ -621,7 +619,7 @@ def test_c1_suppression_during_a_batch_also_stops_it(hooked, esp, t0):
     assert esp.received("s3@example.com") == []
 
 
-def test_c1_recheck_costs_no_query_while_the_esp_answers_fast(settings, t0):
+def test_recheck_costs_no_query_while_the_esp_answers_fast(settings, t0):
     """Through a local backend a whole batch goes out without re-checking: constant queries."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.WAGTAIL_MAILFLOW_HANDOVER_SECONDS = 3600  # one hand-over group per batch
@@ -641,10 +639,10 @@ def test_c1_recheck_costs_no_query_while_the_esp_answers_fast(settings, t0):
     assert counts[0] == counts[1]
 
 
-# -- C7 List-Unsubscribe, metadata ------------------------------------------------------------------
+# -- every message has its own one-click List-Unsubscribe and metadata -----------------------------
 
 
-def test_c7_every_message_has_its_own_one_click_unsubscribe_headers_and_metadata(esp, t0):
+def test_every_message_has_its_own_one_click_unsubscribe_headers_and_metadata(esp, t0):
     workflow = start()
     contacts = join(workflow, "ann@example.com", "bob@example.com", now=t0)
     assert run_due(now=t0).sent == 2
