@@ -12,9 +12,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import active_workflow
-from wagtail_mailflow import conf
+from wagtail_mailflow import conf, signals
 from wagtail_mailflow.engine.dispatch import run_due
-from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment, SendingPause
+from wagtail_mailflow.models import (
+    Contact,
+    Delivery,
+    DeliveryEvent,
+    EmailWorkflow,
+    Enrollment,
+    SendingPause,
+)
 from wagtail_mailflow.statistics import workflow_statistics
 
 pytestmark = pytest.mark.django_db
@@ -101,8 +108,18 @@ def test_resume_now_ends_the_pause_and_sends(admin_client, settings, mailoutbox)
     assert run_due().paused and len(mailoutbox) == 0
 
     next_url = reverse("mailflow_deliveries:index")
-    response = admin_client.post(reverse("mailflow_resume_sending"), {"next": next_url})
+    woken = []
+
+    def wake(sender, **kwargs):
+        woken.append(sender)
+
+    signals.deliveries_due.connect(wake)
+    try:
+        response = admin_client.post(reverse("mailflow_resume_sending"), {"next": next_url})
+    finally:
+        signals.deliveries_due.disconnect(wake)
     assert response.status_code == 302 and response["Location"] == next_url
+    assert woken == [EmailWorkflow]  # the workers are woken
     assert not SendingPause.objects.exists()
     assert run_due().sent == 1 and len(mailoutbox) == 1
     assert BANNER not in admin_client.get(next_url).content.decode()
