@@ -40,17 +40,6 @@ def _time(value):
     return formats.time_format(value, "H:i") if value else ""
 
 
-def describe_audience(workflow):
-    """Who may enter: the list and, when set, the segment with its conditions."""
-    text = _("contacts subscribed to '%(list)s'") % {"list": _list_name(workflow)}
-    if workflow.segment_id:
-        text += " " + _("who match the segment '%(segment)s' (%(conditions)s)") % {
-            "segment": workflow.segment,
-            "conditions": _conditions_text(workflow.segment.conditions),
-        }
-    return text
-
-
 def describe_trigger(workflow):
     """The trigger sentence of the workflow's scenario."""
     S = workflow.Scenario

@@ -22,7 +22,7 @@ contact imports kept (on the record and in the problems file).
 import csv
 import io
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
@@ -156,10 +156,6 @@ class ErasureResult:
     events_scrubbed: int = 0
     memberships_deleted: int = 0
     form_submissions_deleted: int = 0
-
-    def as_dict(self):
-        """The counts as a plain dict (the management command prints it as JSON)."""
-        return asdict(self)
 
 
 def is_do_not_contact(email: str) -> "DoNotContact | None":
