@@ -5,12 +5,14 @@ import time
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.snippets.views import chooser
 from wagtail.snippets.views.snippets import CreateView, EditView, SnippetViewSet
 
 from ..models import EmailTemplate, EmailWorkflow
+from ..rendering import starters
 from .policies import policy_for
 
 #: Any of these permissions on templates lets a user see them in the chooser (as in the listing).
@@ -80,6 +82,41 @@ class EmailTemplateCreateView(CreateView):
         request.session.pop(CREATED_KEY, None)  # a new, empty create form
         return super().get(request, *args, **kwargs)
 
+    @property
+    def starter(self):
+        return starters.BY_KEY.get(self.request.GET.get("starter", ""))
+
+    def get_initial_form_instance(self):
+        instance = super().get_initial_form_instance() or EmailTemplate()
+        starter = self.starter
+        if starter is not None:
+            content = starter.build(get_language())
+            instance.name = str(starter.label)
+            instance.subject = content["subject"]
+            instance.preheader = content["preheader"]
+            instance.body = content["body"]
+        return instance
+
+    def get_add_url(self):
+        # The form posts back with the starter, so a form with errors keeps it.
+        url = super().get_add_url()
+        return f"{url}?starter={self.starter.key}" if self.starter else url
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        add_url = reverse(email_template_viewset.get_url_name("add"))
+        context["starters"] = [
+            {
+                "key": starter.key,
+                "label": starter.label,
+                "description": starter.description,
+                "url": f"{add_url}?starter={starter.key}",
+                "chosen": self.starter is not None and starter.key == self.starter.key,
+            }
+            for starter in starters.STARTERS
+        ]
+        return context
+
     def post(self, request, *args, **kwargs):
         created = request.session.get(CREATED_KEY)
         if created and time.time() - created["at"] < CREATED_SECONDS:
@@ -110,6 +147,7 @@ class EmailTemplateViewSet(SnippetViewSet):
     model = EmailTemplate
     chooser_viewset_class = EmailTemplateChooserViewSet
     add_view_class = EmailTemplateCreateView
+    create_template_name = "wagtail_mailflow/admin/templates/create.html"
     edit_view_class = EmailTemplateEditView
     icon = "doc-full"
     menu_label = _("Email templates")
