@@ -64,3 +64,16 @@ def test_a_template_started_from_a_starter_is_published(admin_client):
     )
     assert response.status_code == 302
     assert EmailTemplate.objects.get(name="Letter").live
+
+
+def test_template_editor_names_the_active_workflows_that_send_it(admin_client):
+    from tests.factories import active_workflow
+
+    workflow = active_workflow(title="Onboarding")
+    template = workflow.steps.order_by("sort_order").first().template
+    edit_url = reverse(email_template_viewset.get_url_name("edit"), args=[template.pk])
+    html = admin_client.get(edit_url).content.decode()
+    assert "data-mailflow-used-by" in html
+    assert f'href="{reverse("mailflow_workflows:inspect", args=[workflow.pk])}">Onboarding<' in html
+    workflow.stop()
+    assert "data-mailflow-used-by" not in admin_client.get(edit_url).content.decode()

@@ -140,6 +140,19 @@ class EmailTemplateEditView(EditView):
         remember_review(request, self.object.pk)
         return super().get(request, *args, **kwargs)
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Workflows still sending: they send the revision they froze, not these edits.
+        context["sending_workflows"] = list(
+            EmailWorkflow.objects.filter(
+                steps__template=self.object,
+                status__in=[EmailWorkflow.Status.ACTIVE, EmailWorkflow.Status.LOCKED],
+            )
+            .distinct()
+            .order_by("title")
+        )
+        return context
+
 
 class EmailTemplateViewSet(SnippetViewSet):
     """Email templates: revisions, draft/publish and live preview (HTML and plain text)."""
@@ -148,6 +161,7 @@ class EmailTemplateViewSet(SnippetViewSet):
     chooser_viewset_class = EmailTemplateChooserViewSet
     add_view_class = EmailTemplateCreateView
     create_template_name = "wagtail_mailflow/admin/templates/create.html"
+    edit_template_name = "wagtail_mailflow/admin/templates/edit.html"
     edit_view_class = EmailTemplateEditView
     icon = "doc-full"
     menu_label = _("Email templates")
