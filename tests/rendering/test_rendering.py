@@ -375,7 +375,7 @@ def test_errors_inside_columns_name_the_column():
     )
     (message,) = validate_template(template)["body"]
     assert message.startswith(
-        "Block 1 (Two columns), right column, block 1 (Text): Line 1, column 4"
+        "Block 1 (Two columns), Right column, block 1 (Text): Line 1, column 4"
     )
 
 

@@ -9,7 +9,9 @@ the columns and raw MJML blocks return whole sections.
 import re
 from html import escape
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
@@ -48,16 +50,31 @@ def _check_colors(value, names):
         raise blocks.StructBlockValidationError(block_errors=errors)
 
 
+class ColourBlock(blocks.FieldBlock):
+    """A colour, picked with the browser's colour picker (stored as #rrggbb)."""
+
+    def __init__(self, required=True, help_text=None, **kwargs):
+        self.field = forms.CharField(
+            required=required,
+            help_text=help_text,
+            max_length=7,
+            widget=forms.TextInput(attrs={"type": "color"}),
+        )
+        super().__init__(**kwargs)
+
+
 ALIGN_CHOICES = [("left", _("Left")), ("center", _("Center")), ("right", _("Right"))]
 RICH_TEXT_FEATURES = ["bold", "italic", "link", "ol", "ul", "h2", "h3"]
 
 
 class HeadingBlock(blocks.StructBlock):
-    text = blocks.CharBlock(label=_("text"), max_length=255)
+    text = blocks.CharBlock(label=capfirst(_("text")), max_length=255)
     level = blocks.ChoiceBlock(
-        label=_("level"), choices=[("h1", "H1"), ("h2", "H2"), ("h3", "H3")], default="h1"
+        label=capfirst(_("level")), choices=[("h1", "H1"), ("h2", "H2"), ("h3", "H3")], default="h1"
     )
-    align = blocks.ChoiceBlock(label=_("alignment"), choices=ALIGN_CHOICES, default="left")
+    align = blocks.ChoiceBlock(
+        label=capfirst(_("alignment")), choices=ALIGN_CHOICES, default="left"
+    )
 
     class Meta:
         icon = "title"
@@ -91,12 +108,14 @@ class TextBlock(blocks.RichTextBlock):
 
 
 class ImageBlock(blocks.StructBlock):
-    image = ImageChooserBlock(label=_("image"))
+    image = ImageChooserBlock(label=capfirst(_("image")))
     alt = blocks.CharBlock(
-        label=_("alt text"), max_length=255, help_text=_("Shown when images are blocked.")
+        label=capfirst(_("alt text")), max_length=255, help_text=_("Shown when images are blocked.")
     )
-    link = blocks.URLBlock(label=_("link"), required=False)
-    width = blocks.IntegerBlock(label=_("width (px)"), min_value=20, max_value=600, default=600)
+    link = blocks.URLBlock(label=capfirst(_("link")), required=False)
+    width = blocks.IntegerBlock(
+        label=capfirst(_("width (px)")), min_value=20, max_value=600, default=600
+    )
 
     class Meta:
         icon = "image"
@@ -117,17 +136,17 @@ class ImageBlock(blocks.StructBlock):
 
 
 class ButtonBlock(blocks.StructBlock):
-    text = blocks.CharBlock(label=_("text"), max_length=100)
+    text = blocks.CharBlock(label=capfirst(_("text")), max_length=100)
     url = blocks.CharBlock(
-        label=_("link"),
+        label=capfirst(_("link")),
         max_length=2000,
         help_text=_("An https:// address or {{ unsubscribe_url }}."),
     )
-    background_color = blocks.CharBlock(
-        label=_("background colour"), max_length=7, default="#2e6d8e"
+    background_color = ColourBlock(label=capfirst(_("background colour")), default="#2e6d8e")
+    text_color = ColourBlock(label=capfirst(_("text colour")), default="#ffffff")
+    align = blocks.ChoiceBlock(
+        label=capfirst(_("alignment")), choices=ALIGN_CHOICES, default="center"
     )
-    text_color = blocks.CharBlock(label=_("text colour"), max_length=7, default="#ffffff")
-    align = blocks.ChoiceBlock(label=_("alignment"), choices=ALIGN_CHOICES, default="center")
 
     class Meta:
         icon = "link"
@@ -156,7 +175,7 @@ class ButtonBlock(blocks.StructBlock):
 
 
 class DividerBlock(blocks.StructBlock):
-    color = blocks.CharBlock(label=_("colour"), max_length=7, default="#dddddd")
+    color = ColourBlock(label=capfirst(_("colour")), default="#dddddd")
 
     class Meta:
         icon = "minus"
@@ -172,7 +191,9 @@ class DividerBlock(blocks.StructBlock):
 
 
 class SpacerBlock(blocks.StructBlock):
-    height = blocks.IntegerBlock(label=_("height (px)"), min_value=4, max_value=200, default=20)
+    height = blocks.IntegerBlock(
+        label=capfirst(_("height (px)")), min_value=4, max_value=200, default=20
+    )
 
     class Meta:
         icon = "order"
@@ -209,8 +230,8 @@ class ColumnsMixin:
 
 
 class TwoColumnsBlock(ColumnsMixin, blocks.StructBlock):
-    left = ColumnContentBlock(label=_("left column"))
-    right = ColumnContentBlock(label=_("right column"))
+    left = ColumnContentBlock(label=capfirst(_("left column")))
+    right = ColumnContentBlock(label=capfirst(_("right column")))
 
     column_names = ("left", "right")
 
@@ -220,9 +241,9 @@ class TwoColumnsBlock(ColumnsMixin, blocks.StructBlock):
 
 
 class ThreeColumnsBlock(ColumnsMixin, blocks.StructBlock):
-    left = ColumnContentBlock(label=_("left column"))
-    middle = ColumnContentBlock(label=_("middle column"))
-    right = ColumnContentBlock(label=_("right column"))
+    left = ColumnContentBlock(label=capfirst(_("left column")))
+    middle = ColumnContentBlock(label=capfirst(_("middle column")))
+    right = ColumnContentBlock(label=capfirst(_("right column")))
 
     column_names = ("left", "middle", "right")
 
