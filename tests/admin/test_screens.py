@@ -151,3 +151,28 @@ def test_emails_table_column_of_delays_is_titled_when(admin_client):
     table = re.search(r"<table class=\"listing\" data-mailflow-steps>(.*?)</thead>", html, re.S)
     assert "<th>When</th>" in table.group(1)
     assert "<th>Sent</th>" not in table.group(1)
+
+
+def test_timezone_is_a_searchable_list_and_language_a_choice(admin_client):
+    workflow = active_workflow(activate=False)
+    html = admin_client.get(reverse("mailflow_workflows:edit", args=[workflow.pk])).content.decode()
+    assert re.search(r'<input[^>]*name="timezone"[^>]*list="id_timezone-timezones"', html)
+    assert '<datalist id="id_timezone-timezones">' in html
+    assert '<option value="Europe/Paris">' in html
+    assert re.search(
+        r'<select name="language"[^>]*>\s*<option value="en"[^>]*>English</option>', html
+    )
+    contact = ContactFactory()
+    html = admin_client.get(reverse("mailflow_contacts:edit", args=[contact.pk])).content.decode()
+    assert '<select name="language"' in html
+    assert '<option value="fr">French</option>' in html
+    assert '<option value="Europe/Paris">' in html
+
+
+def test_an_unknown_timezone_is_refused_with_a_message(admin_client):
+    contact = ContactFactory()
+    data = {"email": contact.email, "timezone": "Mars/Olympus"}
+    html = admin_client.post(
+        reverse("mailflow_contacts:edit", args=[contact.pk]), data
+    ).content.decode()
+    assert "not a known timezone" in html

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from .. import conf
+from . import display
 
 WEEKDAY_CHOICES = [
     (0, _("Monday")),
@@ -24,6 +24,36 @@ def timezone_choices():
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
+class TimezoneInput(forms.TextInput):
+    """A text input that proposes the ~600 timezones as the editor types ("Par" -> Europe/Paris),
+    through the browser's own list of suggestions; the field's validator checks the name."""
+
+    template_name = "wagtail_mailflow/admin/widgets/timezone_input.html"
+
+    def __init__(self, attrs=None):
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        list_id = f"{context['widget']['attrs'].get('id') or name}-timezones"
+        context["widget"]["attrs"]["list"] = list_id
+        context["list_id"] = list_id
+        context["timezones"] = [name for name, _label in timezone_choices()]
+        return context
+
+
+def choice_widgets(form, blank_language=False):
+    """The language and timezone fields of ``form`` as a list of the site's languages (by name)
+    and a searchable timezone input, instead of free text."""
+    if "language" in form.fields:
+        choices = display.language_choices()
+        if blank_language:
+            choices = [("", "—"), *choices]
+        form.fields["language"].widget = forms.Select(choices=choices)
+    if "timezone" in form.fields:
+        form.fields["timezone"].widget = TimezoneInput()
+
+
 class WorkflowForm(WagtailAdminModelForm):
     """Edit a draft workflow; any other status is refused before anything is saved."""
 
@@ -37,10 +67,7 @@ class WorkflowForm(WagtailAdminModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "language" in self.fields:
-            self.fields["language"].widget = forms.Select(choices=conf.languages())
-        if "timezone" in self.fields:
-            self.fields["timezone"].widget = forms.Select(choices=timezone_choices())
+        choice_widgets(self)
         if not self.instance.pk and "sending_days" in self.fields:
             # The new instance's own default (an empty list) is already in ``initial``.
             if not self.initial.get("sending_days"):

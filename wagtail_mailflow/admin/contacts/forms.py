@@ -13,6 +13,8 @@ from ...models import (
     ContactProperty,
     ListMembership,
 )
+from ...models.workflows import validate_timezone
+from ..forms import choice_widgets
 
 Source = ListMembership.Source
 
@@ -84,6 +86,7 @@ class ContactForm(WagtailAdminModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        choice_widgets(self, blank_language=True)
         self.property_definitions = list(ContactProperty.objects.all())
         stored = (self.instance.properties or {}) if self.instance.pk else {}
         for prop in self.property_definitions:
@@ -96,6 +99,12 @@ class ContactForm(WagtailAdminModelForm):
         # lists, confirmation and consent note last, after the properties
         for name in ("lists", "confirmed", "consent_note"):
             self.fields[name] = self.fields.pop(name)
+
+    def clean_timezone(self):
+        value = (self.cleaned_data.get("timezone") or "").strip()
+        if value:
+            validate_timezone(value)
+        return value
 
     def clean(self):
         cleaned = super().clean()
