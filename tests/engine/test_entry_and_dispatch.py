@@ -448,3 +448,46 @@ def test_worker_killed_mid_batch_leaves_only_its_current_group_unknown(monkeypat
     assert Enrollment.objects.filter(status=Enrollment.Status.COMPLETED).count() == 10
     resent = {m.to[0] for m in mail.outbox}
     assert not resent & set(_DiesOnFifthMessage.sent)
+
+
+class _CountingBackend:
+    """An email backend counting its connections; the message to ``fail@`` raises."""
+
+    opened = 0
+    closed = 0
+
+    def __init__(self, *args, **kwargs):
+        self.open_now = False
+
+    def open(self):
+        if not self.open_now:
+            self.open_now = True
+            _CountingBackend.opened += 1
+        return True
+
+    def close(self):
+        if self.open_now:
+            self.open_now = False
+            _CountingBackend.closed += 1
+
+    def send_messages(self, messages):
+        if messages[0].to[0].startswith("fail@"):
+            raise ConnectionResetError("connection reset by peer")
+        return len(messages)
+
+
+def test_a_run_keeps_its_email_connection_open_from_batch_to_batch():
+    workflow = active_workflow(delays=((0, "days"),))
+    emails = [f"c{i}@example.com" for i in range(9)] + ["fail@example.com"]
+    contacts = Contact.objects.bulk_create([Contact(email=e) for e in emails])
+    ListMembership.objects.bulk_create(
+        [ListMembership(contact=c, contact_list=workflow.contact_list) for c in contacts]
+    )
+    enter_many(workflow, Contact.objects.all(), entry_key="x")
+    _CountingBackend.opened = _CountingBackend.closed = 0
+    stats = run_due(connection_factory=_CountingBackend, batch_size=3)
+    assert stats.batches == 4 and stats.sent == 9
+    # One connection for the four batches (not one a batch), and a new one after the call
+    # that failed if any call followed it; every connection opened is closed by the end.
+    assert _CountingBackend.opened in (1, 2)
+    assert _CountingBackend.closed == _CountingBackend.opened

@@ -41,7 +41,7 @@ from .. import conf
 from ..models import Delivery, EmailWorkflow, SendingPause
 from ..rendering import compile_revision, contact_values
 from ..sending.batch import Kind, Outcome, batch_cap, collection_paused
-from ..sending.concurrent import send_all
+from ..sending.concurrent import Connections, send_all
 from ..sending.messages import build_message
 from ..sending.rate import SendRate
 from ..tokens import unsubscribe_url_maker
@@ -93,20 +93,25 @@ def run_due(
     size = batch_size or effective_batch_size()
     steps = StepCache()
     skipping = EmailWorkflow.objects.filter(status__in=SKIPPING_WORKFLOWS).exists()
-    while max_batches is None or stats.batches < max_batches:
-        moment = now or timezone.now()
-        skipped, more_due = _skip_batch(moment, size, steps) if skipping else (0, False)
-        stats.skipped += skipped
-        with collection_paused():
-            claimed, due_now = _send_batch(moment, size, steps, stats, connection_factory)
-        if claimed or skipped:
-            stats.batches += 1
-        if stats.paused:
-            break
-        # A short batch means nothing else was due, unless advancing made new work due now.
-        stats.more_due = claimed >= size or skipped >= size or more_due or due_now
-        if not stats.more_due:
-            break
+    # The ESP connections stay open from batch to batch, and close when the run ends.
+    connections = Connections(connection_factory)
+    try:
+        while max_batches is None or stats.batches < max_batches:
+            moment = now or timezone.now()
+            skipped, more_due = _skip_batch(moment, size, steps) if skipping else (0, False)
+            stats.skipped += skipped
+            with collection_paused():
+                claimed, due_now = _send_batch(moment, size, steps, stats, connections)
+            if claimed or skipped:
+                stats.batches += 1
+            if stats.paused:
+                break
+            # A short batch means nothing else was due, unless advancing made new work due now.
+            stats.more_due = claimed >= size or skipped >= size or more_due or due_now
+            if not stats.more_due:
+                break
+    finally:
+        connections.close()
     return stats
 
 
@@ -169,7 +174,7 @@ def _skip_batch(now, size, steps):
     return len(rows), due_now
 
 
-def _send_batch(now, size, steps, stats, connection_factory):
+def _send_batch(now, size, steps, stats, connections):
     """Claim, check, send, record and advance one batch; returns how many were claimed."""
     token, count = claim(now, size)
     if not count:
@@ -214,7 +219,7 @@ def _send_batch(now, size, steps, stats, connection_factory):
     sent_outcomes = send_all(
         [m for _i, m in messages],
         concurrency=int(conf.get("SEND_CONCURRENCY")),
-        connection_factory=connection_factory,
+        connections=connections,
         should_send=gate,
         rate=SendRate.configured(clock=_clock(now)),
     )

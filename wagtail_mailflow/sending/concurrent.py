@@ -102,7 +102,13 @@ def _executor(size: int) -> ThreadPoolExecutor:
 
 
 class Connections:
-    """One open email connection per thread for the length of a batch."""
+    """One open email connection per thread, kept open from batch to batch.
+
+    A dispatch run passes the same one to each of its batches and closes it when
+    it ends, so the ESP's connections (anymail's keep-alive sessions) are opened
+    once per thread and run, not once per batch. A connection whose call did not
+    end ``sent`` is closed and opened again for the next call.
+    """
 
     def __init__(self, factory):
         self.factory = factory
@@ -123,10 +129,19 @@ class Connections:
             self.by_thread[ident] = connection
         return connection, None
 
-    def close(self):
-        for connection in self.by_thread.values():
+    def discard(self):
+        """Close this thread's connection; its next call opens a new one."""
+        with self.lock:
+            connection = self.by_thread.pop(threading.get_ident(), None)
+        if connection is not None:
             close_connection(connection)
-        self.by_thread.clear()
+
+    def close(self):
+        with self.lock:
+            connections = list(self.by_thread.values())
+            self.by_thread.clear()
+        for connection in connections:
+            close_connection(connection)
 
 
 def _call(connections, message):
@@ -136,6 +151,8 @@ def _call(connections, message):
     if refused is not None:
         return refused, True, 0.0
     outcome = send_message(connection, message)
+    if outcome.kind != Kind.SENT:
+        connections.discard()  # whatever went wrong, the next call starts on a new connection
     waited = (time.monotonic() - started) - (time.thread_time() - cpu)
     return outcome, False, waited
 
@@ -147,15 +164,20 @@ def send_all(
     connection_factory=None,
     should_send=None,
     rate=None,
+    connections=None,
 ) -> list[Outcome]:
     """Send ``messages`` with up to ``concurrency`` calls in flight; one Outcome per message.
 
     ``should_send(index)`` (this thread) withdraws a message by returning False;
-    ``rate`` (a :class:`~.rate.SendRate`) paces the calls.
+    ``rate`` (a :class:`~.rate.SendRate`) paces the calls. ``connections`` (a
+    :class:`Connections`) is the caller's to close; without it, the connections
+    are opened for these messages and closed after them.
     """
     count = len(messages)
     outcomes: list[Outcome | None] = [None] * count
-    connections = Connections(connection_factory)
+    owned = connections is None
+    if owned:
+        connections = Connections(connection_factory)
     in_flight = {}  # future → index
     stop = None  # the outcome every call not yet made gets
     latest = time.monotonic() + MAX_WAIT_SECONDS
@@ -215,7 +237,8 @@ def send_all(
     finally:
         for future in in_flight:  # only when this thread is being stopped
             future.cancel()
-        connections.close()
+        if owned:
+            connections.close()
     for index in range(count):
         if outcomes[index] is None:
             outcomes[index] = Outcome(stop.kind, error=stop.error, retry_after=stop.retry_after)
