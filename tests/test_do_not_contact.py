@@ -4,9 +4,11 @@ import csv
 import io
 
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import active_workflow
+from tests.signup_helpers import committed
 from wagtail_mailflow import api
 from wagtail_mailflow import contact_import as service
 from wagtail_mailflow.engine.exits import suppress, unsubscribe_everywhere
@@ -19,6 +21,7 @@ from wagtail_mailflow.models import (
     ListMembership,
 )
 from wagtail_mailflow.privacy import erase_contact, is_do_not_contact
+from wagtail_mailflow.signup import confirm, subscribe_visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +141,24 @@ def test_erasure_removes_the_address_from_import_problems(settings, newsletter):
     erase_contact(Contact.objects.get(email__iexact=EMAIL))
     assert mentions(job) == (False, False, 2)
     assert ListMembership.objects.filter(contact__email="other@example.com").exists()
+
+
+@pytest.mark.usefixtures("signup_state")
+def test_a_public_signup_of_an_erased_address_sends_a_confirmation_and_joins_only_on_it(
+    newsletter, django_capture_on_commit_callbacks
+):
+    welcome = active_workflow(contact_list=newsletter)
+    erased_after_unsubscribing(newsletter)
+    mail.outbox.clear()
+
+    with committed(django_capture_on_commit_callbacks):
+        signup = subscribe_visitor(EMAIL, newsletter, source="form")
+
+    assert [m.to for m in mail.outbox] == [["Ada.Lovelace@example.com"]]
+    assert "confirm" in mail.outbox[0].body.lower()
+    assert signup.contact.unsubscribed_at is not None
+    assert not Enrollment.objects.filter(workflow=welcome, contact=signup.contact).exists()
+
+    confirm(signup.contact, newsletter)
+    assert Enrollment.objects.filter(workflow=welcome, contact=signup.contact).count() == 1
+    assert is_do_not_contact(EMAIL) is None
