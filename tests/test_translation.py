@@ -3,11 +3,13 @@
 import ast
 import gettext
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
 from wagtail.users.models import UserProfile
@@ -275,3 +277,50 @@ def test_admin_in_french_for_a_french_speaking_editor(french_admin):
     scenarios = french_admin.get(reverse("mailflow_workflows:add")).content.decode()
     assert "Mise à jour du contact" in scenarios
     assert "Bienvenue" in scenarios
+
+
+def _visible_text(html):
+    """The text an editor reads: scripts, styles and tags removed, whitespace collapsed."""
+    html = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+#: English that must not be left on the screens an editor walks through, in French.
+UNTRANSLATED = {
+    "edit": ["Trigger:", "Workflow details", "Sending period"],
+    "templates": ["Email templates", "Name", "Subject", "Updated", "Status"],
+    "inspect": ["Language", "English", "French", "Activated", "When", "Details"],
+    "preview": ["Subject", "From", "Preheader"],
+}
+
+
+def test_screens_an_editor_walks_have_no_english_left(french_admin):
+    draft = make_workflow(title="Brouillon")
+    active = make_workflow(status=Status.ACTIVE, title="Actif", language="fr")
+    template = active.steps.first().template
+    pages = {
+        "edit": reverse("mailflow_workflows:edit", args=[draft.pk]),
+        "templates": reverse("wagtailsnippets_wagtail_mailflow_emailtemplate:list"),
+        "inspect": reverse("mailflow_workflows:inspect", args=[active.pk]),
+    }
+    texts = {}
+    for name, url in pages.items():
+        response = french_admin.get(url)
+        assert response.status_code == 200, name
+        texts[name] = _visible_text(response.content.decode())
+    with translation.override("fr"):
+        request = RequestFactory().get("/")
+        context = template.get_preview_context(request, "html")
+        texts["preview"] = _visible_text(
+            render_to_string(template.get_preview_template(request, "html"), context)
+        )
+    left = {}
+    for name, text in texts.items():
+        found = [
+            w for w in UNTRANSLATED[name] if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)
+        ]
+        if found:
+            left[name] = found
+    assert left == {}
+    # French punctuation: a (non-breaking) space before the colon.
+    assert re.search(r"Déclencheur\s:", texts["edit"])

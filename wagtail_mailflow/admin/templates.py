@@ -171,7 +171,13 @@ class EmailTemplateViewSet(SnippetViewSet):
     # The database's own "contains" search: partial words match, whatever the search backend
     # (the SQLite full-text backend rejects per-field searches of a snippet: "no such column").
     search_backend_name = None
-    list_display = ["name", "subject", LiveStatusTagColumn(), UpdatedAtColumn()]
+    # Lazy labels: Wagtail's own defaults are translated once, at import, in English.
+    list_display = [
+        "name",
+        "subject",
+        LiveStatusTagColumn(label=_("Status")),
+        UpdatedAtColumn(label=_("Updated")),
+    ]
     list_filter = ["live"]
 
 
