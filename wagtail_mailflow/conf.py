@@ -27,7 +27,7 @@ DEFAULTS = {
     "LANGUAGES": None,
     # How many compiled template revisions each process keeps in memory.
     "RENDER_CACHE_SIZE": 256,
-    # Deliveries claimed and sent per batch (capped further by the ESP's per-call limit).
+    # Deliveries claimed and sent per batch (each message is its own ESP call).
     "BATCH_SIZE": 200,
     # How long a worker's claim on a batch lasts; after that another worker may
     # take the deliveries it never handed to the ESP.

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.factories import active_workflow
 from wagtail_mailflow import api, conf
-from wagtail_mailflow.engine.dispatch import run_due
+from wagtail_mailflow.engine.dispatch import effective_batch_size, run_due
 from wagtail_mailflow.engine.entry import enter, enter_many
 from wagtail_mailflow.models import (
     Contact,
@@ -491,3 +491,10 @@ def test_a_run_keeps_its_email_connection_open_from_batch_to_batch():
     # that failed if any call followed it; every connection opened is closed by the end.
     assert _CountingBackend.opened in (1, 2)
     assert _CountingBackend.closed == _CountingBackend.opened
+
+
+def test_a_batch_is_not_capped_by_the_esps_recipients_per_call(settings):
+    # Mailjet takes 50 recipients a call; each message is a call of its own.
+    settings.EMAIL_BACKEND = "anymail.backends.mailjet.EmailBackend"
+    settings.WAGTAIL_MAILFLOW_BATCH_SIZE = 200
+    assert effective_batch_size() == 200

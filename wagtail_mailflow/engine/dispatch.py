@@ -33,14 +33,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .. import conf
 from ..models import Delivery, EmailWorkflow, SendingPause
 from ..rendering import compile_revision, contact_values
-from ..sending.batch import Kind, Outcome, batch_cap, collection_paused
+from ..sending.batch import Kind, Outcome, collection_paused
 from ..sending.concurrent import Connections, send_all
 from ..sending.messages import build_message
 from ..sending.rate import SendRate
@@ -143,10 +142,9 @@ def _clock(now):
 
 
 def effective_batch_size() -> int:
-    """BATCH_SIZE capped to the configured ESP's per-call limit."""
-    size = int(conf.get("BATCH_SIZE"))
-    cap = batch_cap(getattr(settings, "EMAIL_BACKEND", ""))
-    return min(size, cap) if cap else size
+    """BATCH_SIZE: each message is its own ESP call, so the ESP's recipients-per-call cap
+    does not bound a batch."""
+    return int(conf.get("BATCH_SIZE"))
 
 
 def is_paused(now: datetime.datetime) -> bool:
