@@ -335,3 +335,40 @@ def open_row_action(page: Page, base, title, action, tab="all", before_click=Non
     if before_click:
         before_click()
     item.click()
+
+
+def test_a_draft_is_test_sent_and_deleted_and_a_template_starts_from_a_starter(
+    page: Page, live_server, settings, editor, newsletter
+):
+    from tests.factories import make_workflow
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.WAGTAIL_GRAVATAR_PROVIDER_URL = None
+    page.set_default_timeout(15_000)
+    base = live_server.url
+    draft = make_workflow(title="Trial draft", contact_list=newsletter)
+    log_in(page, base)
+
+    # A draft is tried out before activation: "Send a test" from its actions menu.
+    open_row_action(page, base, "Trial draft", "test_send")
+    page.get_by_role("button", name=re.compile("Send")).first.click()
+    expect(page.get_by_text(re.compile("sent to editor@example.com"))).to_be_visible()
+    assert [m.to for m in mail.outbox] == [["editor@example.com"]]
+
+    # And discarded: "Delete", confirmed.
+    open_row_action(page, base, "Trial draft", "delete")
+    page.get_by_role("button", name=re.compile("Yes, delete")).click()
+    expect(page.get_by_role("link", name="Trial draft", exact=True)).to_have_count(0)
+    assert not EmailWorkflow.objects.filter(pk=draft.pk).exists()
+
+    # A new template from the birthday starter, published as it is.
+    page.goto(f"{base}/admin/mailflow/templates/add/")
+    page.locator("[data-mailflow-starter=birthday]").click()
+    expect(page.locator("#id_subject")).to_have_value(re.compile("Happy birthday"))
+    page.locator("#id_from_email").fill("news@example.com")
+    page.get_by_role("button", name="More actions").click()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text(re.compile("created and published"))).to_be_visible()
+    assert (
+        EmailTemplate.objects.filter(subject__startswith="Happy birthday", live=True).count() == 1
+    )
