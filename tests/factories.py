@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.timezone import now
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
+from wagtail_mailflow.engine.entry import enter_many
 from wagtail_mailflow.models import (
     Contact,
     ContactList,
@@ -287,3 +288,43 @@ def statuses(world):
         key: Delivery.objects.values_list("status", flat=True).get(pk=d.pk)
         for key, d in world.deliveries.items()
     }
+
+
+def steps_formset(prefix="steps", forms=()):
+    """POST data of the workflow editor's steps formset, one dict of fields per step."""
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(forms)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for i, form in enumerate(forms):
+        for key, value in form.items():
+            data[f"{prefix}-{i}-{key}"] = value
+        data.setdefault(f"{prefix}-{i}-ORDER", str(i + 1))
+        data.setdefault(f"{prefix}-{i}-id", "")
+        data.setdefault(f"{prefix}-{i}-DELETE", "")
+    return data
+
+
+def start(**workflow_fields):
+    """An active workflow whose first email is due at once."""
+    workflow_fields.setdefault("delays", ((0, "days"),))
+    return active_workflow(**workflow_fields)
+
+
+def join(workflow, *emails, now):
+    """Contacts on the workflow's list, entered at ``now`` (no trigger, no wake-up)."""
+    contacts = Contact.objects.bulk_create(
+        [Contact(email=email, first_name=email.split("@")[0].title()) for email in emails]
+    )
+    ListMembership.objects.bulk_create(
+        [ListMembership(contact=c, contact_list=workflow.contact_list) for c in contacts]
+    )
+    enter_many(workflow, Contact.objects.filter(pk__in=[c.pk for c in contacts]), now=now)
+    return contacts
+
+
+def delivery(contact, step=0):
+    """The contact's delivery of the workflow's step ``step``."""
+    return Delivery.objects.get(contact=contact, step__sort_order=step)

@@ -26,6 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from anymail.backends.postmark import EmailBackend as PostmarkBackend
 
+#: anymail's REQUESTS_TIMEOUT in the tests that talk to a fake ESP (seconds).
+REQUESTS_TIMEOUT = 0.5
+
 
 @dataclass
 class Reply:

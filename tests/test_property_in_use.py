@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import active_workflow
-from tests.views.test_subscribe import form_of, render_tag
+from tests.signup_helpers import form_of, render_tag
 from wagtail_mailflow import api
 from wagtail_mailflow import contact_import as service
 from wagtail_mailflow.models import (

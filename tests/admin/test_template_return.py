@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.factories import make_workflow, template_form_data
+from tests.factories import make_workflow, steps_formset, template_form_data
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
 from wagtail_mailflow.viewsets import email_template_viewset
 
@@ -130,7 +130,6 @@ def test_fix_it_then_publish_comes_back_to_the_review(admin_client):
 
 
 def test_saving_a_workflow_stays_on_the_workflow(admin_client):
-    from tests.admin.test_workflows import steps_formset
 
     workflow = make_workflow(steps=0)
     data = {

@@ -8,7 +8,13 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
-from tests.factories import ContactFactory, EmailTemplateFactory, make_workflow, template_form_data
+from tests.factories import (
+    ContactFactory,
+    EmailTemplateFactory,
+    make_workflow,
+    steps_formset,
+    template_form_data,
+)
 from wagtail_mailflow.describe import describe_workflow
 from wagtail_mailflow.models import (
     ContactList,
@@ -74,22 +80,6 @@ def manager(client, django_user_model):
     user.groups.add(group)
     client.force_login(user)
     return client
-
-
-def steps_formset(prefix="steps", forms=()):
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(forms)),
-        f"{prefix}-INITIAL_FORMS": "0",
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for i, form in enumerate(forms):
-        for key, value in form.items():
-            data[f"{prefix}-{i}-{key}"] = value
-        data.setdefault(f"{prefix}-{i}-ORDER", str(i + 1))
-        data.setdefault(f"{prefix}-{i}-id", "")
-        data.setdefault(f"{prefix}-{i}-DELETE", "")
-    return data
 
 
 # -- creating: scenario cards and the per-scenario form ----------------------

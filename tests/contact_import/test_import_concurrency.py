@@ -16,7 +16,7 @@ import pytest
 from django.db import connections
 from django.test import Client
 
-from tests.views.test_subscribe import form_of, render_tag
+from tests.signup_helpers import form_of, render_tag
 from wagtail_mailflow import api
 from wagtail_mailflow import contact_import as service
 from wagtail_mailflow.models import Contact, ContactList, ListMembership

@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from tests import fake_mailjet
-from tests.engine.test_reliability import TIMEOUT, delivery, join, start
+from tests.factories import delivery, join, start
+from tests.fake_esp import REQUESTS_TIMEOUT as TIMEOUT
 from tests.fake_mailjet import FakeMailjet, HookedMailjetBackend, event, post_events
 from wagtail_mailflow.engine.dispatch import run_due
 from wagtail_mailflow.models import Contact, Delivery, DeliveryEvent, Enrollment, SendingPause
@@ -286,3 +287,17 @@ def test_an_expired_lease_does_not_write_unknown_over_a_recorded_event(mailjet, 
     d.refresh_from_db()
     assert d.status == D.SENT and d.last_error == ""
     assert d.esp_message_id == "288230376151711744"
+
+
+def test_every_sent_email_keeps_its_own_mailjet_message_id(mailjet, t0, monkeypatch):
+    from wagtail_mailflow.engine import outcomes
+
+    monkeypatch.setattr(outcomes, "MESSAGE_IDS_PER_UPDATE", 2)  # three UPDATEs for five rows
+    workflow = start()
+    contacts = join(workflow, *[f"m{i}@example.com" for i in range(5)], now=t0)
+    assert run_due(now=t0).sent == 5
+    ids = {r.custom_id: r.message_id for r in mailjet.accepted()}
+    assert len(set(ids.values())) == 5
+    for contact in contacts:
+        d = delivery(contact)
+        assert d.esp_message_id == ids[f"mailflow-{d.pk}"]

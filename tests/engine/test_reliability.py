@@ -17,20 +17,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import fake_esp
-from tests.factories import active_workflow
+from tests.factories import delivery, join, start
+from tests.fake_esp import REQUESTS_TIMEOUT as TIMEOUT
 from tests.fake_esp import FakePostmark, HookedPostmarkBackend
 from wagtail_mailflow import api
 from wagtail_mailflow.engine.claim import claim
 from wagtail_mailflow.engine.dispatch import run_due
-from wagtail_mailflow.engine.entry import enter_many
-from wagtail_mailflow.models import Contact, Delivery, Enrollment, ListMembership, SendingPause
+from wagtail_mailflow.models import Contact, Delivery, Enrollment, SendingPause
 from wagtail_mailflow.tokens import unsubscribe_url
 
 pytestmark = pytest.mark.django_db
 
 D = Delivery.Status
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
-TIMEOUT = 0.5  # anymail's REQUESTS_TIMEOUT in these tests
 ONE_CLICK = ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 ESP_LATENCY = 0.3  # a slow answer from a real ESP (longer than WAGTAIL_MAILFLOW_RECHECK_SECONDS)
 
@@ -66,27 +65,6 @@ def hooked(settings, esp):
     settings.EMAIL_BACKEND = "tests.fake_esp.HookedPostmarkBackend"
     yield HookedPostmarkBackend
     HookedPostmarkBackend.after_post = None
-
-
-def start(**workflow_fields):
-    workflow_fields.setdefault("delays", ((0, "days"),))
-    return active_workflow(**workflow_fields)
-
-
-def join(workflow, *emails, now):
-    """Contacts on the workflow's list, entered at ``now`` (no trigger, no wake-up)."""
-    contacts = Contact.objects.bulk_create(
-        [Contact(email=email, first_name=email.split("@")[0].title()) for email in emails]
-    )
-    ListMembership.objects.bulk_create(
-        [ListMembership(contact=c, contact_list=workflow.contact_list) for c in contacts]
-    )
-    enter_many(workflow, Contact.objects.filter(pk__in=[c.pk for c in contacts]), now=now)
-    return contacts
-
-
-def delivery(contact, step=0):
-    return Delivery.objects.get(contact=contact, step__sort_order=step)
 
 
 def addresses(requests):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from wagtail.contrib.forms.models import FormSubmission
 from wagtail.models import GroupPagePermission, Page
 
-from tests.integrations.test_form_pages import make_page, submit
+from tests.signup_helpers import make_page, submit
 from tests.testapp.models import SignupFormPage
 from wagtail_mailflow.models import Contact, ContactList
 from wagtail_mailflow.privacy import erase_contact

@@ -6,11 +6,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from wagtail.contrib.forms.models import FormSubmission
-from wagtail.models import Page, Site
+from wagtail.models import Page
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
 from tests.factories import active_workflow
-from tests.signup_helpers import committed
+from tests.signup_helpers import committed, home, make_page, submit
 from tests.testapp.models import SignupFormPage
 from wagtail_mailflow.forms import MailflowSignupFormMixin
 from wagtail_mailflow.models import (
@@ -20,7 +20,6 @@ from wagtail_mailflow.models import (
     Enrollment,
     ListMembership,
 )
-from wagtail_mailflow.models.signups import SignupFieldMapping
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signup_state")]
 
@@ -56,51 +55,6 @@ def welcome(newsletter):
 def properties():
     ContactProperty.objects.create(name="city", type="text")
     ContactProperty.objects.create(name="points", type="number")
-
-
-def home():
-    return Site.objects.get(is_default_site=True).root_page
-
-
-def make_page(contact_list, *, consent_field="", email_field="", mappings=(), to_address=""):
-    page = SignupFormPage(
-        title="Join us",
-        slug="join",
-        mailflow_list=contact_list,
-        mailflow_email_field=email_field,
-        mailflow_consent_field=consent_field,
-        to_address=to_address,
-        from_address="site@example.com" if to_address else "",
-        subject="New signup" if to_address else "",
-    )
-    home().add_child(instance=page)
-    fields = [
-        ("Your email", "email", True),
-        ("First name", "singleline", False),
-        ("City", "singleline", False),
-        ("Points", "singleline", False),
-        ("I agree to receive the newsletter", "checkbox", False),
-    ]
-    for position, (label, field_type, required) in enumerate(fields):
-        page.form_fields.create(
-            sort_order=position, label=label, field_type=field_type, required=required
-        )
-    for position, (form_field, contact_field) in enumerate(mappings):
-        SignupFieldMapping.objects.create(
-            page=page, sort_order=position, form_field=form_field, contact_field=contact_field
-        )
-    page.save_revision().publish()
-    return SignupFormPage.objects.get(pk=page.pk)
-
-
-def submit(client, page, capture, execute=True, **data):
-    if not execute:
-        with capture(execute=False) as callbacks:
-            response = client.post(page.url, data)
-        return response, callbacks
-    with committed(capture) as callbacks:
-        response = client.post(page.url, data)
-    return response, callbacks
 
 
 MAPPINGS = [("First name", "first_name"), ("city", "city"), ("Points", "points")]

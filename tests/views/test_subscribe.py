@@ -1,15 +1,12 @@
 """The subscribe view and {% mailflow_subscribe_form %}: validation, honeypot, rate limit, privacy."""
 
-import re
-from html import unescape
-
 import pytest
 from django.core import mail
-from django.template import Context, Template, TemplateSyntaxError
-from django.test import Client, RequestFactory
+from django.template import TemplateSyntaxError
+from django.test import Client
 
 from tests.factories import active_workflow
-from tests.signup_helpers import committed
+from tests.signup_helpers import committed, form_of, render_tag
 from wagtail_mailflow.models import (
     Contact,
     ContactList,
@@ -33,19 +30,6 @@ def newsletter():
 @pytest.fixture
 def welcome(newsletter):
     return active_workflow(delays=((0, "days"),), contact_list=newsletter)
-
-
-def render_tag(arguments='"Newsletter"'):
-    request = RequestFactory().get("/")
-    template = Template("{% load mailflow %}{% mailflow_subscribe_form " + arguments + " %}")
-    return template.render(Context({"request": request}))
-
-
-def form_of(html):
-    """(action, hidden form config) of the rendered form."""
-    action = re.search(r'<form class="mailflow-subscribe" action="([^"]+)"', html)[1]
-    config = re.search(r'name="form" value="([^"]+)"', html)[1]
-    return unescape(action), unescape(config)
 
 
 def post(client, capture, data, html=None, **extra):
