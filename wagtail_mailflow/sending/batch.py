@@ -106,11 +106,6 @@ def collection_paused():
         gc.enable()
 
 
-def batch_cap(backend_path: str) -> int | None:
-    """The per-call cap of the ESP behind an EMAIL_BACKEND path, or None."""
-    return esp.batch_cap(backend_path)
-
-
 def send_batch(messages: list, connection=None, should_send=None) -> list[Outcome]:
     """Send ``messages`` over one connection; returns one Outcome per message, in order.
 
@@ -156,7 +151,28 @@ def open_connection(connection) -> Outcome | None:
         if outcome.kind == Kind.UNKNOWN:
             outcome.kind = Kind.RETRY
         return outcome
+    read_environment_once(connection)
     return None
+
+
+def read_environment_once(connection) -> None:
+    """Read the proxies and CA bundle of an anymail session's environment once, at open.
+
+    ``requests`` reads them from ``os.environ`` again on every call (a fair share
+    of an API call's CPU); the ESP's address is the same for every call of a
+    connection, so the answer is too. A ``.netrc`` entry for the ESP's host is
+    also read per call: such a session is left as it is.
+    """
+    session = getattr(connection, "session", None)
+    api_url = getattr(connection, "api_url", None)
+    if not isinstance(session, requests.Session) or not api_url or not session.trust_env:
+        return
+    if requests.utils.get_netrc_auth(api_url):
+        return
+    environment = session.merge_environment_settings(api_url, {}, None, None, None)
+    session.proxies = environment["proxies"]
+    session.verify = environment["verify"]
+    session.trust_env = False
 
 
 def send_message(connection, message) -> Outcome:
