@@ -463,6 +463,8 @@ def test_review_links_each_problem_to_the_section_or_template_that_fixes_it(admi
 
     edit = url("edit", workflow)
     template_edit = reverse(email_template_viewset.get_url_name("edit"), args=[template.pk])
+    # A template's "Fix it" returns to this review once the template is published.
+    template_edit += f"?review={workflow.pk}"
     assert [(p["section"], p["message"], p["url"]) for p in response.context["problems"]] == [
         (
             "eligibility",
