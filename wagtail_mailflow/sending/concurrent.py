@@ -25,9 +25,10 @@ Outcomes are returned in the order of the messages, whatever order the answers
 came in.
 """
 
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -179,6 +180,7 @@ def send_all(
     if owned:
         connections = Connections(connection_factory)
     in_flight = {}  # future → index
+    finished = queue.SimpleQueue()  # futures as they finish, whatever order they finish in
     stop = None  # the outcome every call not yet made gets
     latest = time.monotonic() + MAX_WAIT_SECONDS
     concurrency = max(int(concurrency), 1)
@@ -202,13 +204,14 @@ def send_all(
             WINDOW.shrink()  # calls that cost CPU only gain nothing from threads
 
     def collect(block):
-        if not in_flight:
-            return
-        done, _pending = wait(
-            list(in_flight), timeout=None if block else 0, return_when=FIRST_COMPLETED
-        )
-        for future in done:
+        """Settle the calls that have finished; with ``block``, wait for one first."""
+        while in_flight:
+            try:
+                future = finished.get(block=block)
+            except queue.Empty:
+                return
             settle(in_flight.pop(future), future.result())
+            block = False
 
     try:
         for index, message in enumerate(messages):
@@ -232,6 +235,7 @@ def send_all(
             else:
                 future = _executor(concurrency).submit(_call, connections, message)
                 in_flight[future] = index
+                future.add_done_callback(finished.put)
         while in_flight:
             collect(block=True)
     finally:
