@@ -214,7 +214,8 @@ def test_page_shows_figures_and_chart_titles(admin_client, figures_workflow):
     assert "<title>03/03/2025: 1 spam</title>" in html
     assert "<title>03/06/2025: 2 sent</title>" in html
     assert re.search(
-        r"<title>03/06/2025 — Sent 2, Delivered 1, .*Blocked or failed 2, Outcome unknown 0</title>", html
+        r"<title>03/06/2025 — Sent 2, Delivered 1, .*Blocked or failed 2, Outcome unknown 0</title>",
+        html,
     )
     assert 'src="/static/wagtail_mailflow/statistics.js"' in html
     assert "cdn" not in html.lower().replace("wagtail", "")
