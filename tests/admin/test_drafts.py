@@ -17,10 +17,10 @@ def url(name, workflow):
     return reverse(f"mailflow_workflows:{name}", args=[workflow.pk])
 
 
-@pytest.mark.parametrize("page", ["inspect", "edit", "review"])
-def test_draft_pages_link_test_send_and_dry_run(admin_client, page):
+@pytest.mark.parametrize("screen", ["inspect", "edit", "review"])
+def test_draft_pages_link_test_send_and_dry_run(admin_client, screen):
     draft = make_workflow()
-    html = admin_client.get(url(page, draft)).content.decode()
+    html = admin_client.get(url(screen, draft)).content.decode()
     assert f'href="{url("test_send", draft)}"' in html
     assert f'href="{url("dry_run", draft)}"' in html
     # A draft has nothing to count yet.

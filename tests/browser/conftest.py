@@ -25,12 +25,15 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Skip the browser tests without Chromium, and run them last.
 
     Playwright's sync API keeps an asyncio loop running in the test thread
     from the first browser test to the end of the session; running the browser
-    tests last keeps every other test out of that loop.
+    tests last keeps every other test out of that loop. They flush the database when they
+    end, so a test after them would find no Wagtail site. This runs after pytest's own
+    reordering, which groups the tests of a browser parameter together.
     """
     browser_items = [item for item in items if item.get_closest_marker("browser")]
     if not browser_items:
