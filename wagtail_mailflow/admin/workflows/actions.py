@@ -352,21 +352,18 @@ class DuplicateView(WorkflowObjectMixin, WagtailAdminTemplateMixin, TemplateView
         return redirect(workflow_url("edit", copy))
 
 
-class ArchiveBulkAction(BulkAction):
-    """Bulk "Archive" on the workflow listing; active and locked ones are stopped first."""
+class WorkflowBulkAction(BulkAction):
+    """A lifecycle action on the selected workflows: the permission and the statuses it applies
+    to come from the lifecycle table, through ``lifecycle_action``."""
 
-    display_name = _("Archive")
-    action_type = "archive"
-    aria_label = _("Archive selected workflows")
-    template_name = "wagtail_mailflow/admin/workflows/confirm_bulk_archive.html"
-    action_priority = 20
+    lifecycle_action: Action
 
     @classproperty
     def models(cls):
         return [EmailWorkflow]
 
     def dispatch(self, request, *args, **kwargs):
-        if not can(request.user, Action.ARCHIVE):
+        if not can(request.user, self.lifecycle_action):
             return forbidden(request)
         return super().dispatch(request, *args, **kwargs)
 
@@ -377,7 +374,25 @@ class ArchiveBulkAction(BulkAction):
         return super().get_queryset(model, object_ids)
 
     def check_perm(self, obj):
-        return available(obj, Action.ARCHIVE)
+        return available(obj, self.lifecycle_action)
+
+    def get_execution_context(self):
+        return {"user": self.request.user}
+
+    @cached_property
+    def permission_policy(self):
+        return workflow_policy()
+
+
+class ArchiveBulkAction(WorkflowBulkAction):
+    """Bulk "Archive" on the workflow listing; active and locked ones are stopped first."""
+
+    lifecycle_action = Action.ARCHIVE
+    display_name = _("Archive")
+    action_type = "archive"
+    aria_label = _("Archive selected workflows")
+    template_name = "wagtail_mailflow/admin/workflows/confirm_bulk_archive.html"
+    action_priority = 20
 
     def object_context(self, obj):
         return {
@@ -391,9 +406,6 @@ class ArchiveBulkAction(BulkAction):
         context["any_stops_first"] = any(item["stops_first"] for item in context["items"])
         context["header_icon"] = "mail"
         return context
-
-    def get_execution_context(self):
-        return {"user": self.request.user}
 
     @classmethod
     def execute_action(cls, objects, user=None, **kwargs):
@@ -411,38 +423,17 @@ class ArchiveBulkAction(BulkAction):
             "%(count)d workflow archived.", "%(count)d workflows archived.", num_parent_objects
         ) % {"count": num_parent_objects}
 
-    @cached_property
-    def permission_policy(self):
-        return workflow_policy()
 
-
-class DeleteBulkAction(BulkAction):
+class DeleteBulkAction(WorkflowBulkAction):
     """Bulk "Delete" on the workflow listing: drafts and archived workflows, after confirming."""
 
+    lifecycle_action = Action.DELETE
     display_name = _("Delete")
     action_type = "delete"
     aria_label = _("Delete selected workflows")
     template_name = "wagtail_mailflow/admin/workflows/confirm_bulk_delete.html"
     action_priority = 30
     classes = {"serious"}
-
-    @classproperty
-    def models(cls):
-        return [EmailWorkflow]
-
-    def dispatch(self, request, *args, **kwargs):
-        if not can(request.user, Action.DELETE):
-            return forbidden(request)
-        return super().dispatch(request, *args, **kwargs)
-
-    @classmethod
-    def get_queryset(cls, model, object_ids):
-        if not all(str(pk).isdigit() for pk in object_ids):
-            raise Http404
-        return super().get_queryset(model, object_ids)
-
-    def check_perm(self, obj):
-        return available(obj, Action.DELETE)
 
     def object_context(self, obj):
         return {"item": obj, "edit_url": workflow_url("inspect", obj)}
@@ -451,9 +442,6 @@ class DeleteBulkAction(BulkAction):
         context = super().get_context_data(**kwargs)
         context["header_icon"] = "bin"
         return context
-
-    def get_execution_context(self):
-        return {"user": self.request.user}
 
     @classmethod
     def execute_action(cls, objects, user=None, **kwargs):
@@ -472,7 +460,3 @@ class DeleteBulkAction(BulkAction):
         return ngettext(
             "%(count)d workflow deleted.", "%(count)d workflows deleted.", num_parent_objects
         ) % {"count": num_parent_objects}
-
-    @cached_property
-    def permission_policy(self):
-        return workflow_policy()
