@@ -261,8 +261,8 @@ def french_admin(db):
 def test_admin_in_french_for_a_french_speaking_editor(french_admin):
     workflow = make_workflow(status=Status.ACTIVE, title="Série de bienvenue")
     dashboard = french_admin.get(reverse("wagtailadmin_home")).content.decode()
-    assert "Automatisation des emails" in dashboard
-    assert "Email automation" not in dashboard
+    assert "Emails auto" in dashboard
+    assert "Mail automation" not in dashboard
 
     listing = french_admin.get(reverse("mailflow_workflows:index")).content.decode()
     assert "Série de bienvenue" in listing

@@ -242,7 +242,7 @@ def check_user_sync_database(app_configs=None, databases=None, **kwargs):
             _user_sync_error(
                 f"'properties' → {name!r} is not a contact property.",
                 "E106",
-                hint="Create it under Email automation › Contact properties.",
+                hint="Create it under Mail automation › Contact properties.",
             )
         )
     if not list_exists:
@@ -250,7 +250,7 @@ def check_user_sync_database(app_configs=None, databases=None, **kwargs):
             _user_sync_error(
                 f"'signup_list' {config.signup_list!r} is not a contact list.",
                 "E107",
-                hint="Create the list under Email automation › Lists, or set it to None.",
+                hint="Create the list under Mail automation › Lists, or set it to None.",
             )
         )
     return errors

@@ -1,4 +1,4 @@
-"""The "Email automation" menu: every admin viewset, created once at module level.
+"""The "Mail automation" menu: every admin viewset, created once at module level.
 
 Each area lives in ``wagtail_mailflow/admin/``; this module only groups them.
 """
@@ -31,7 +31,7 @@ __all__ = [
 
 
 class MailflowViewSetGroup(ViewSetGroup):
-    menu_label = _("Email automation")
+    menu_label = _("Mail automation")
     menu_icon = "mail"
     menu_order = 250
     items = (

@@ -90,7 +90,7 @@ def test_listing_is_in_the_menu_and_filters(admin_client, deliveries):
     assert listed(admin_client, date_from="2025-03-03") == {"bob", "cleo"}
     assert listed(admin_client, date_to="2025-03-02") == {"ada"}
     dashboard = admin_client.get(reverse("wagtailadmin_home")).content.decode()
-    assert reverse(INDEX) in dashboard  # "Sent emails" in the Email automation menu
+    assert reverse(INDEX) in dashboard  # "Sent emails" in the Mail automation menu
     assert cleo.workflow.title == "Birthday"
 
 

@@ -1,4 +1,4 @@
-"""The "Email automation" admin: listings, editing rules, deletion rules, permissions."""
+"""The "Mail automation" admin: listings, editing rules, deletion rules, permissions."""
 
 import pytest
 from django.urls import reverse
@@ -19,7 +19,7 @@ def test_menu_and_listings_render(admin_client):
     for name in ("mailflow_contacts", "mailflow_lists", "mailflow_segments", "mailflow_properties"):
         assert admin_client.get(reverse(f"{name}:index")).status_code == 200
     dashboard = admin_client.get(reverse("wagtailadmin_home")).content.decode()
-    assert "Email automation" in dashboard
+    assert "Mail automation" in dashboard
 
 
 def test_templates_listing_shows_templates(admin_client):
