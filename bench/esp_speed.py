@@ -236,6 +236,7 @@ def run_cluster(count, *, database, clusters, workers, timeout):
     create_contacts(count, workflow.contact_list)
     from django.db import close_old_connections
     from django.db.models import Count
+    from django.utils import timezone
 
     from wagtail_mailflow.engine.entry import enter_many
     from wagtail_mailflow.models import Contact, Delivery
@@ -252,6 +253,7 @@ def run_cluster(count, *, database, clusters, workers, timeout):
                 sys.stderr.write(log.read()[-4000:])
             raise
         started = time.perf_counter()
+        clock_start = timezone.now()
         entered = enter_many(workflow, Contact.objects.all())
         entry = time.perf_counter() - started
         deadline = time.monotonic() + timeout
@@ -271,6 +273,15 @@ def run_cluster(count, *, database, clusters, workers, timeout):
     counts = dict(Delivery.objects.filter(step=first).values_list("status").annotate(n=Count("id")))
     others = {status: n for status, n in counts.items() if status != Delivery.Status.SENT}
     detail = f"entry {entry:.2f} s included; {clusters}×{workers} workers"
+    moments = sorted(
+        Delivery.objects.filter(step=first, sent_at__isnull=False).values_list("sent_at", flat=True)
+    )
+    if moments:
+        offsets = [(moment - clock_start).total_seconds() for moment in moments]
+        tenths = [offsets[int(len(offsets) * k / 10)] for k in range(1, 10)]
+        detail += "; sent from {:.2f} s to {:.2f} s (deciles {})".format(
+            offsets[0], offsets[-1], " ".join(f"{t:.2f}" for t in tenths)
+        )
     if others:
         detail += f"; not sent: {others}"
     if timed_out:
@@ -360,13 +371,19 @@ def machine():
 def child_env(args, esp, scenario):
     """The environment of one contender's process."""
     env = dict(os.environ, MAILFLOW_BENCH_ESP_URL=esp.api_url, PYTHONPATH=str(ROOT))
-    for name in ("WAGTAIL_MAILFLOW_SEND_CONCURRENCY", "WAGTAIL_MAILFLOW_SEND_RATE"):
+    for name in (
+        "WAGTAIL_MAILFLOW_SEND_CONCURRENCY",
+        "WAGTAIL_MAILFLOW_SEND_RATE",
+        "WAGTAIL_MAILFLOW_BATCH_SIZE",
+    ):
         env.pop(name, None)
     if scenario != "post_office":
         if args.concurrency is not None:
             env["WAGTAIL_MAILFLOW_SEND_CONCURRENCY"] = str(args.concurrency)
         if args.rate:
             env["WAGTAIL_MAILFLOW_SEND_RATE"] = args.rate
+        if args.batch_size:
+            env["WAGTAIL_MAILFLOW_BATCH_SIZE"] = str(args.batch_size)
     return env
 
 
@@ -434,6 +451,7 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="workers per qcluster")
     parser.add_argument("--concurrency", type=int, help="WAGTAIL_MAILFLOW_SEND_CONCURRENCY")
     parser.add_argument("--rate", help='WAGTAIL_MAILFLOW_SEND_RATE, e.g. "200/s"')
+    parser.add_argument("--batch-size", type=int, help="WAGTAIL_MAILFLOW_BATCH_SIZE")
     parser.add_argument(
         "--only", help=f"comma-separated contenders to run, among {', '.join(SCENARIOS)}"
     )
@@ -462,6 +480,8 @@ def main(argv=None):
         settings.append(f"WAGTAIL_MAILFLOW_SEND_CONCURRENCY={args.concurrency}")
     if args.rate:
         settings.append(f"WAGTAIL_MAILFLOW_SEND_RATE={args.rate}")
+    if args.batch_size:
+        settings.append(f"WAGTAIL_MAILFLOW_BATCH_SIZE={args.batch_size}")
     print(
         f"ESP: anymail's Mailjet backend, test server answering after {args.latency_ms:g} ms; "
         f"{args.contacts:,} contacts; {args.workers} workers per cluster; "
