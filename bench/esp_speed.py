@@ -279,7 +279,7 @@ def run_cluster(count, *, database, clusters, workers, timeout):
     if moments:
         offsets = [(moment - clock_start).total_seconds() for moment in moments]
         tenths = [offsets[int(len(offsets) * k / 10)] for k in range(1, 10)]
-        detail += "; sent from {:.2f} s to {:.2f} s (deciles {})".format(
+        detail += "; emails claimed from {:.2f} s to {:.2f} s (deciles {})".format(
             offsets[0], offsets[-1], " ".join(f"{t:.2f}" for t in tenths)
         )
     if others:
