@@ -1,12 +1,15 @@
 """The editor guide, walked end to end in Chromium against the live server.
 
-An editor builds the welcome series of docs/editor-guide.md in the Wagtail
-admin (two emails designed with blocks on the spot), reviews and activates it;
-a visitor signs up on the site's signup page and gets the welcome email; the
-statistics count them. Then the replacement recipe (duplicate, edit the copy,
-lock the original, activate the copy), and the end of a workflow's life (stop,
-archive, delete). Screenshots of the key screens land in
-test-artifacts/screenshots/ on every run; docs/img/ holds copies of them.
+An editor builds a segment with the condition builder, then the welcome series
+of docs/editor-guide.md in the Wagtail admin (for that segment, two emails
+designed with blocks on the spot), reviews and activates it; a visitor signs up
+on the site's signup page and gets the welcome email; the statistics count
+them. Then the replacement recipe (duplicate, edit the copy, lock the original,
+activate the copy); a contact-update workflow whose condition is built with the
+builder, which the editor's change to the visitor's contact sets off; and the
+end of a workflow's life (stop, archive, delete). Screenshots of the key
+screens land in test-artifacts/screenshots/ on every run; docs/img/ holds
+copies of them.
 """
 
 import json
@@ -19,7 +22,14 @@ from wagtail.models import Locale, Site
 from wagtail.models import Page as WagtailPage
 
 from tests.testapp.models import SignupFormPage
-from wagtail_mailflow.models import ContactList, Delivery, EmailTemplate, EmailWorkflow
+from wagtail_mailflow.models import (
+    ContactList,
+    ContactProperty,
+    Delivery,
+    EmailTemplate,
+    EmailWorkflow,
+    Segment,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,10 +43,18 @@ pytestmark = [
 Status = EmailWorkflow.Status
 PASSWORD = "correct horse battery staple"
 VISITOR = "ada@example.com"
+SEGMENT = "Example readers"
+SEGMENT_WORDS = "Email address ends with '@example.com'"
+WELCOME_TRIGGER = (
+    "Trigger: a new contact joins 'Newsletter'; only contacts who match the segment "
+    f"'{SEGMENT}' ({SEGMENT_WORDS})"
+)
 
 
 @pytest.fixture
 def newsletter():
+    # The site's contacts carry loyalty points, which a contact-update workflow can watch.
+    ContactProperty.objects.create(name="points", label="Loyalty points", type="number")
     return ContactList.objects.create(name="Newsletter")
 
 
@@ -81,6 +99,7 @@ def walk(page: Page, browser, base, screenshot, signup_page):
         " () => { window.mailflowWatchingEdits = true; });"
     )
     log_in(page, base)
+    build_a_segment(page, base)
     welcome = create_the_welcome_series(page, base, screenshot)
     open_row_action(page, base, "Welcome series", "review")
     review_and_activate(page, welcome, screenshot, activate_label="Save and activate")
@@ -144,7 +163,7 @@ def walk(page: Page, browser, base, screenshot, signup_page):
     assert_lines(
         page,
         [
-            "Trigger: a new contact joins 'Newsletter'",
+            WELCOME_TRIGGER,
             "'Hello and welcome' is sent immediately",
             "'Save up to 15% this week' is sent 5 days later",
         ],
@@ -153,6 +172,33 @@ def walk(page: Page, browser, base, screenshot, signup_page):
         "Welcome series": Status.LOCKED,
         "Welcome series v2": Status.ACTIVE,
     }
+
+    # -- A contact update: the visitor reaches 100 loyalty points, the reward goes out at once
+    reward = create_the_loyalty_reward(page, base, screenshot)
+    open_row_action(page, base, "Loyalty reward", "review")
+    assert_lines(
+        page,
+        [
+            "Trigger: a contact of 'Newsletter' is updated and now matches: Loyalty points ≥ 100",
+            "'Your loyalty reward' is sent immediately",
+        ],
+    )
+    review_and_activate(page, reward, screenshot=None, activate_label="Save and activate")
+    give_points_to_the_visitor(page, base, "150")
+    reward_emails = [m for m in mail.outbox if m.subject == "Your loyalty reward"]
+    assert [m.to for m in reward_emails] == [[VISITOR]]
+    assert "Thank you for your loyalty." in reward_emails[0].body
+    assert list(
+        Delivery.objects.filter(workflow=reward).values_list("contact__email", "status")
+    ) == [(VISITOR, Delivery.Status.SENT)]
+    # The Sent emails listing shows it.
+    page.goto(f"{base}/admin/mailflow/sent-emails/")
+    row = page.get_by_role("row").filter(has_text="Loyalty reward")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(VISITOR)
+    # A change that leaves the condition true enters nobody a second time.
+    give_points_to_the_visitor(page, base, "180")
+    assert len([m for m in mail.outbox if m.subject == "Your loyalty reward"]) == 1
 
     # -- Stop, archive, delete ------------------------------------------------------------------
     open_row_action(page, base, "Welcome series v2", "stop")
@@ -173,9 +219,10 @@ def walk(page: Page, browser, base, screenshot, signup_page):
     open_row_action(page, base, "Welcome series v2", "delete", tab="archived")
     page.get_by_role("button", name=re.compile("Yes, delete")).click()
     expect(page.locator(".messages")).to_contain_text("deleted")
-    assert list(EmailWorkflow.objects.values_list("title", "status")) == [
-        ("Welcome series", Status.LOCKED)
-    ]
+    assert dict(EmailWorkflow.objects.values_list("title", "status")) == {
+        "Welcome series": Status.LOCKED,
+        "Loyalty reward": Status.ACTIVE,
+    }
 
 
 def log_in(page: Page, base):
@@ -185,6 +232,83 @@ def log_in(page: Page, base):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{base}/admin/")
+
+
+def add_condition(builder, field, operator, value=None):
+    """ "Add a condition", then its field, operator and value, as an editor picks them."""
+    builder.get_by_role("button", name="Add a condition").click()
+    row = builder.locator("[data-mailflow-conditions-target=row]").last
+    row.get_by_label("Field").select_option(label=field)
+    row.get_by_label("Operator").select_option(label=operator)
+    if value is not None:
+        row.get_by_label("Value").fill(value)
+    return row
+
+
+def build_a_segment(page: Page, base):
+    """A segment of the example.com addresses, built as rows: no JSON typed."""
+    page.goto(f"{base}/admin/mailflow/segments/")
+    page.get_by_role("link", name="Add segment").click()
+    page.get_by_role("textbox", name=re.compile("^Name")).fill(SEGMENT)
+    builder = page.locator("[data-controller=mailflow-conditions]")
+    expect(builder.locator("textarea")).to_be_hidden()
+    add_condition(builder, "Email address", "ends with", "@example.com")
+    expect(builder.locator("[data-mailflow-conditions-target=count]")).to_have_text(
+        "0 contacts match now."
+    )
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text(SEGMENT)
+    assert Segment.objects.get(name=SEGMENT).conditions == {
+        "match": "all",
+        "conditions": [{"field": "email", "operator": "ends_with", "value": "@example.com"}],
+    }
+
+
+def create_the_loyalty_reward(page: Page, base, screenshot):
+    """A contact-update workflow: its condition built as a row, then one email designed."""
+    page.goto(f"{base}/admin/mailflow/workflows/")
+    page.get_by_role("link", name="Add email workflow").click()
+    page.locator("#mailflow-scenario-property_update").get_by_role("link").click()
+    page.locator("#panel-mailflow_details-section").get_by_label("Title").fill("Loyalty reward")
+    page.locator("#panel-mailflow_eligibility-section").get_by_label("Contact list").select_option(
+        label="Newsletter"
+    )
+    trigger = page.locator("#panel-mailflow_trigger-section")
+    add_condition(trigger, "Loyalty points", "is at least", "100")
+    expect(trigger.locator("[data-mailflow-conditions-target=count]")).to_have_text(
+        "0 contacts of 'Newsletter' match now."
+    )
+    trigger.scroll_into_view_if_needed()
+    screenshot(page, "08-contact-update-condition")
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("Workflow 'Loyalty reward' created")
+    workflow = EmailWorkflow.objects.get(title="Loyalty reward")
+    assert workflow.scenario == EmailWorkflow.Scenario.PROPERTY_UPDATE
+    assert workflow.trigger_conditions == {
+        "match": "all",
+        "conditions": [{"field": "points", "operator": "gte", "value": 100}],
+    }
+    page.locator("#mailflow-new-template").click()
+    design_template(
+        page,
+        name="Your loyalty reward",
+        subject="Your loyalty reward",
+        heading="100 points!",
+        text="Thank you for your loyalty.",
+    )
+    emails = page.locator("#panel-mailflow_emails-section")
+    expect(emails.locator("#id_steps-0-delay_amount")).to_have_value("0")
+    return workflow
+
+
+def give_points_to_the_visitor(page: Page, base, points):
+    """The editor opens the visitor's contact from the contacts listing and sets her points."""
+    page.goto(f"{base}/admin/mailflow/contacts/")
+    page.get_by_role("link", name=VISITOR, exact=True).click()
+    expect(page).to_have_url(re.compile(r"/admin/mailflow/contacts/edit/\d+/"))
+    page.get_by_label("Loyalty points").fill(points)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("updated")
 
 
 def create_the_welcome_series(page: Page, base, screenshot):
@@ -201,6 +325,7 @@ def create_the_welcome_series(page: Page, base, screenshot):
     details.get_by_label("Timezone").fill("Europe/Paris")  # typed, with suggestions
     eligibility = page.locator("#panel-mailflow_eligibility-section")
     eligibility.get_by_label("Contact list").select_option(label="Newsletter")
+    eligibility.get_by_label("Segment").select_option(label=SEGMENT)
     expect(eligibility.locator("[data-mailflow-eligible-count]")).to_contain_text(
         "0 contacts are eligible now"
     )
@@ -210,11 +335,12 @@ def create_the_welcome_series(page: Page, base, screenshot):
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page.locator(".messages")).to_contain_text("Workflow 'Welcome series' created")
     workflow = EmailWorkflow.objects.get(title="Welcome series")
-    assert (workflow.scenario, workflow.contact_list.name, workflow.timezone) == (
-        EmailWorkflow.Scenario.WELCOME,
-        "Newsletter",
-        "Europe/Paris",
-    )
+    assert (
+        workflow.scenario,
+        workflow.contact_list.name,
+        workflow.segment.name,
+        workflow.timezone,
+    ) == (EmailWorkflow.Scenario.WELCOME, "Newsletter", SEGMENT, "Europe/Paris")
 
     # Email 1, sent immediately: "Create a new email template" comes back with it added.
     page.locator("#mailflow-new-template").click()
@@ -259,7 +385,8 @@ def design_template(page: Page, *, name, subject, heading, text, screenshot=None
     if page.locator("#w-autosave-indicator").count():
         # Wagtail notes the form's state two seconds after it loads and autosaves what differs
         # from it; an editor faster than that would have nothing saved, so the walk waits.
-        page.wait_for_function("window.mailflowWatchingEdits === true")
+        # On a loaded machine the two seconds can stretch: the wait is generous.
+        page.wait_for_function("window.mailflowWatchingEdits === true", timeout=30_000)
     page.get_by_role("textbox", name=re.compile(r"^Name")).fill(name)
     page.get_by_role("textbox", name=re.compile(r"^Subject")).fill(subject)
     page.get_by_role("textbox", name=re.compile(r"^From address")).fill("news@example.com")
@@ -311,7 +438,7 @@ def review_and_activate(page: Page, workflow, screenshot, activate_label):
         assert_lines(
             page,
             [
-                "Trigger: a new contact joins 'Newsletter'",
+                WELCOME_TRIGGER,
                 "'Hello and welcome' is sent immediately",
                 "'Save up to 15% this week' is sent 3 days later",
             ],
