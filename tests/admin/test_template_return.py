@@ -144,3 +144,87 @@ def test_saving_a_workflow_stays_on_the_workflow(admin_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     assert response["Location"] == url("edit", workflow)
     assert EmailWorkflow.objects.get(pk=workflow.pk).title == "Renamed"
+
+
+# -- "Create a new email template" on a new workflow -------------------------------------
+
+
+def new_workflow_data(**overrides):
+    from wagtail_mailflow.models import ContactList
+
+    newsletter = ContactList.objects.get_or_create(name="Newsletter")[0]
+    data = {
+        "title": "Welcome series",
+        "language": "en",
+        "timezone": "Europe/Paris",
+        "contact_list": newsletter.pk,
+        "sending_days": ["0", "1", "2", "3", "4", "5", "6"],
+        **steps_formset(forms=[]),
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_new_workflow_offers_to_create_a_template(admin_client):
+    content = admin_client.get(
+        reverse("mailflow_workflows:add") + "?scenario=welcome"
+    ).content.decode()
+    button = re.search(r'<button type="submit" name="mailflow-new-template"[^>]*>', content)
+    assert button and 'id="mailflow-new-template"' in button.group(0)
+
+
+def test_create_a_template_from_a_new_workflow_saves_it_as_a_draft_first(admin_client):
+    add = reverse("mailflow_workflows:add") + "?scenario=welcome"
+    response = admin_client.post(add, new_workflow_data(**{"mailflow-new-template": "1"}))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    workflow = EmailWorkflow.objects.get(title="Welcome series")
+    assert workflow.status == EmailWorkflow.Status.DRAFT
+    assert (workflow.contact_list.name, workflow.timezone) == ("Newsletter", "Europe/Paris")
+    assert response["Location"] == url("new_template", workflow)
+
+    template_add = admin_client.get(response["Location"])["Location"]
+    assert template_add == reverse(email_template_viewset.get_url_name("add"))
+    response = admin_client.post(
+        template_add, template_form_data(name="Hello", **{"action-publish": "1"})
+    )
+    assert response["Location"] == url("edit", workflow) + "#panel-mailflow_emails-section"
+    assert [step.template.name for step in workflow.steps.all()] == ["Hello"]
+
+
+def test_an_invalid_new_workflow_is_not_saved_and_shows_its_errors(admin_client):
+    add = reverse("mailflow_workflows:add") + "?scenario=welcome"
+    response = admin_client.post(add, new_workflow_data(title="", **{"mailflow-new-template": "1"}))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "The email workflow could not be created due to errors." in content
+    assert "This field is required." in content
+    assert not EmailWorkflow.objects.exists()
+    # Nothing is waiting for a template: the next one created stays with the templates.
+    response = admin_client.post(
+        reverse(email_template_viewset.get_url_name("add")),
+        template_form_data(name="Other", **{"action-publish": "1"}),
+    )
+    assert "workflows" not in response["Location"]
+
+
+def test_the_button_is_not_offered_to_editors_who_may_not_create_templates(
+    client, django_user_model
+):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="Workflow editors")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
+        *Permission.objects.filter(
+            content_type__app_label="wagtail_mailflow",
+            codename__in=["add_emailworkflow", "change_emailworkflow", "view_emailworkflow"],
+        ),
+    )
+    user = django_user_model.objects.create_user(username="writer", password="pw")
+    user.groups.add(group)
+    client.force_login(user)
+    add = reverse("mailflow_workflows:add") + "?scenario=welcome"
+    assert 'name="mailflow-new-template"' not in client.get(add).content.decode()
+    # Posted anyway, the workflow is created and its editor opens, as with "Create".
+    response = client.post(add, new_workflow_data(**{"mailflow-new-template": "1"}))
+    assert response["Location"] == url("edit", EmailWorkflow.objects.get())

@@ -21,7 +21,7 @@ from ...models import ContactList, EmailWorkflow, Segment, WorkflowSection
 from ..conditions import ConditionBuilder
 from ..forms import WorkflowForm
 from .links import url_name
-from .permissions import forbidden, workflow_policy
+from .permissions import forbidden, may_create_templates, workflow_policy
 
 Scenario = EmailWorkflow.Scenario
 
@@ -108,14 +108,25 @@ class EligibleCountPanel(Panel):
             return context
 
 
+#: The name of the new workflow form's "Create a new email template" button: the workflow is
+#: saved as a draft, then the template editor opens.
+NEW_TEMPLATE_ACTION = "mailflow-new-template"
+
+
 class NewTemplatePanel(Panel):
-    """The "Create a new email template" link: returns here with the email added."""
+    """ "Create a new email template": returns to the workflow with the email added.
+
+    A link on an existing workflow; on a new one, a button that saves the workflow
+    as a draft first.
+    """
 
     class BoundPanel(Panel.BoundPanel):
         template_name = "wagtail_mailflow/admin/workflows/new_template_panel.html"
 
         def get_context_data(self, parent_context=None):
             context = super().get_context_data(parent_context)
+            context["may_create"] = may_create_templates(self.request.user)
+            context["action_name"] = NEW_TEMPLATE_ACTION
             if self.instance.pk:
                 context["new_template_url"] = reverse(
                     url_name("new_template"), args=[quote(self.instance.pk)]

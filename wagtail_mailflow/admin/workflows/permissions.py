@@ -3,7 +3,7 @@
 from django.core.exceptions import PermissionDenied
 from django.views.defaults import permission_denied
 
-from ...models import EmailWorkflow, WorkflowAction
+from ...models import EmailTemplate, EmailWorkflow, WorkflowAction
 from .. import policies
 
 #: Not a lifecycle transition: a workflow of any status can be copied.
@@ -27,6 +27,13 @@ def can(user, action: str) -> bool:
     return policy.user_has_permission(user, "activate") and policy.user_has_permission(
         user, "change"
     )
+
+
+def may_create_templates(user) -> bool:
+    """Whether ``user`` may write a new template from a workflow's editor and add it as an email."""
+    return workflow_policy().user_has_permission(user, "change") and policies.policy_for(
+        EmailTemplate
+    ).user_has_permission(user, "add")
 
 
 def available(workflow: EmailWorkflow, action: str) -> bool:

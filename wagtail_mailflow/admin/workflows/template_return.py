@@ -11,11 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin import messages
 
 from ...models import EmailTemplate, EmailWorkflow, WorkflowStep
-from .. import policies
 from ..templates import REVIEW_RETURN_KEY, email_template_viewset
 from .editor import SECTION_IDS
 from .links import workflow_url
-from .permissions import forbidden, workflow_policy
+from .permissions import forbidden, may_create_templates
 
 TEMPLATE_RETURN_KEY = "wagtail_mailflow_template_return"
 
@@ -23,10 +22,7 @@ TEMPLATE_RETURN_KEY = "wagtail_mailflow_template_return"
 def new_template(request, pk):
     """Open the template create view; once the template is created, come back to this workflow."""
     workflow = get_object_or_404(EmailWorkflow, pk=pk)
-    if not (
-        workflow_policy().user_has_permission(request.user, "change")
-        and policies.policy_for(EmailTemplate).user_has_permission(request.user, "add")
-    ):
+    if not may_create_templates(request.user):
         return forbidden(request)
     if not workflow.is_editable:
         messages.error(request, _("The emails of this workflow can no longer be changed."))

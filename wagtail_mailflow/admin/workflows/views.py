@@ -21,9 +21,16 @@ from ...describe import describe_workflow
 from ...models import EmailWorkflow, WorkflowAction
 from .. import display
 from ..side_panels import ObjectStatusPanelMixin
-from .editor import SCENARIO_CARDS, edit_handler_for
+from .editor import NEW_TEMPLATE_ACTION, SCENARIO_CARDS, edit_handler_for
 from .links import index_url, url_name, workflow_url
-from .permissions import DUPLICATE, available, can, forbidden, workflow_policy
+from .permissions import (
+    DUPLICATE,
+    available,
+    can,
+    forbidden,
+    may_create_templates,
+    workflow_policy,
+)
 from .tools import TOOL_ICONS, tools_for
 
 Status = EmailWorkflow.Status
@@ -210,10 +217,23 @@ class WorkflowCreateView(CreateView):
         instance.scenario = self.scenario or Scenario.WELCOME
         return instance
 
+    @cached_property
+    def creates_a_template_next(self):
+        """ "Create a new email template" was clicked: once saved, the template editor opens."""
+        return bool(self.request.POST.get(NEW_TEMPLATE_ACTION)) and may_create_templates(
+            self.request.user
+        )
+
     def get_success_url(self):
+        if self.creates_a_template_next:
+            return workflow_url("new_template", self.object)
         return workflow_url("edit", self.object)
 
     def get_success_message(self, instance):
+        if self.creates_a_template_next:
+            return _("Workflow '%(title)s' is saved as a draft. Now write its new email.") % {
+                "title": instance
+            }
         return _(
             "Workflow '%(title)s' created. Now add its emails, then review and activate it."
         ) % {"title": instance}
