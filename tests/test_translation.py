@@ -3,7 +3,7 @@
 import ast
 import gettext
 import re
-from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,18 @@ from django.utils import translation
 from wagtail.users.models import UserProfile
 
 import wagtail_mailflow
-from tests.factories import ContactFactory, ContactListFactory, heading, make_workflow
+from tests.factories import (
+    ContactFactory,
+    ContactListFactory,
+    DeliveryFactory,
+    EnrollmentFactory,
+    heading,
+    make_workflow,
+)
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
 from wagtail_mailflow.rendering import compile_template
 from wagtail_mailflow.tokens import unsubscribe_path
+from wagtail_mailflow.viewsets import delivery_viewset
 
 LOCALE = Path(wagtail_mailflow.__file__).parent / "locale" / "fr" / "LC_MESSAGES"
 PO_FILE = LOCALE / "django.po"
@@ -156,6 +164,93 @@ def test_translations_keep_the_placeholders():
     assert wrong == []
 
 
+#: French typography's space before these marks: a NO-BREAK SPACE (U+00A0), everywhere.
+NBSP = "\u00a0"
+FRENCH_SPACED = ":;?!"
+#: Where such a mark is not French punctuation: template syntax, placeholders, URLs and their
+#: schemes, times and ratios, template filter arguments, HTML entities, operators.
+NOT_PUNCTUATION = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}"
+    r"|%\([^)]*\)[sdif]|%[sdif]"
+    r"|\b[a-z][a-z0-9+.-]*://\S*"
+    r"|\b(?:mailto|tel|https?|ftp):"
+    r"|\d[:;]\d"
+    r"|\|\w+:"
+    r"|&#?\w+;"
+    r"|[:;?!]=",
+    re.S,
+)
+
+
+def _outside_code(text):
+    """For each character of ``text``: False inside what NOT_PUNCTUATION names or any {…}
+    (format fields, JSON samples), True elsewhere."""
+    keep = [True] * len(text)
+    for match in NOT_PUNCTUATION.finditer(text):
+        keep[match.start() : match.end()] = [False] * (match.end() - match.start())
+    depth = start = 0
+    for index, char in enumerate(text):
+        if char == "{":
+            start = index if depth == 0 else start
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                keep[start : index + 1] = [False] * (index + 1 - start)
+    return keep
+
+
+def unspaced_marks(text):
+    """Each ":" ";" "?" "!" of ``text`` without a no-break space before it, with its context.
+
+    "?!" and "!?" need one space only, before the first mark.
+    """
+    keep = _outside_code(text)
+    found = []
+    for index, char in enumerate(text):
+        if char not in FRENCH_SPACED or not keep[index]:
+            continue
+        before = text[index - 1] if index else ""
+        if before == NBSP or (before and before in "?!" and char in "?!"):
+            continue
+        found.append(text[max(0, index - 20) : index + 10])
+    return found
+
+
+def test_the_punctuation_check_tells_french_from_code():
+    assert unspaced_marks("Objet: Bonjour") == ["Objet: Bonjour"]
+    assert unspaced_marks("Objet : Bonjour") == ["Objet : Bonjour"]  # a breakable space
+    assert unspaced_marks("Objet\u202f: Bonjour") != []  # the file's one convention
+    assert unspaced_marks("Vraiment?") and unspaced_marks("Stop!") and unspaced_marks("a; b")
+    for french in ("Objet\u00a0: Bonjour", "Vraiment\u00a0?!", "a\u00a0; b", "Stop\u00a0!"):
+        assert unspaced_marks(french) == [], french
+    for code in (
+        "Une adresse https://example.com/?a=1 ou mailto: ou tel:",
+        "à 10:00, 16:9",
+        '{{ contact.first_name|default:"ami" }} et |default:"…"',
+        '{"match": "all", "conditions": [{"field": "points"}]}',
+        "Déclencheur\u00a0: {scenario}, %(count)s, {% if a %}",
+        "&amp; x != y",
+    ):
+        assert unspaced_marks(code) == [], code
+
+
+def test_french_punctuation_has_a_no_break_space_before_it():
+    """Every ":" ";" "?" "!" of a French message has a NO-BREAK SPACE (U+00A0) before it.
+
+    One convention for the four marks: U+00A0 (not a breakable space, which lets the mark
+    start a line, nor the narrow U+202F). Template syntax, placeholders, URLs, times, ratios
+    and code samples are not punctuation and are left alone.
+    """
+    wrong = [
+        (e["msgid"], found)
+        for e in messages()
+        for text in e["msgstr"].values()
+        if (found := unspaced_marks(text))
+    ]
+    assert wrong == []
+
+
 def test_mo_file_is_compiled_from_the_current_po():
     with MO_FILE.open("rb") as handle:
         catalog = dict(gettext.GNUTranslations(handle)._catalog)
@@ -279,29 +374,81 @@ def test_admin_in_french_for_a_french_speaking_editor(french_admin):
     assert "Bienvenue" in scenarios
 
 
+class _VisibleText(HTMLParser):
+    """The text of a page an editor sees: its title (the browser tab's) and body, without
+    scripts, styles, templates and what only screen readers get (Wagtail's breadcrumbs join a
+    label and its sublabel with a bare ": " there). Hidden elements count: the breadcrumbs are
+    hidden until expanded."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+            "track", "wbr"}  # fmt: skip
+    UNSEEN = {"script", "style", "template"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open = []
+        self.hidden_from = None
+        self.parts = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        self.open.append(tag)
+        classes = (dict(attrs).get("class") or "").split()
+        if self.hidden_from is None and (tag in self.UNSEEN or "w-sr-only" in classes):
+            self.hidden_from = len(self.open)
+
+    def handle_endtag(self, tag):
+        if tag not in self.open:
+            return
+        while self.open.pop() != tag:
+            pass
+        if self.hidden_from is not None and len(self.open) < self.hidden_from:
+            self.hidden_from = None
+
+    def handle_data(self, data):
+        if self.hidden_from is None:
+            self.parts.append(data)
+
+
 def _visible_text(html):
-    """The text an editor reads: scripts, styles and tags removed, whitespace collapsed."""
-    html = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+    """The text an editor reads, whitespace collapsed (no-break spaces kept as they are)."""
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    return re.sub(r"[ \t\n\r\f\v]+", " ", " ".join(parser.parts))
 
 
 #: English that must not be left on the screens an editor walks through, in French.
 UNTRANSLATED = {
-    "edit": ["Trigger:", "Workflow details", "Sending period"],
-    "templates": ["Email templates", "Name", "Subject", "Updated", "Status"],
-    "inspect": ["Language", "English", "French", "Activated", "When", "Details"],
+    "listing": ["Home", "Email workflows", "Title", "Scenario", "Status", "Updated"],
+    "edit": ["Home", "Email workflows", "Trigger:", "Workflow details", "Sending period"]
+    + ["English", "French"],
+    "review": ["Email workflows", "Review and activate", "Trigger:", "Sending period"],
+    "inspect": ["Language", "English", "French", "Activated", "When", "Details", "Trigger:"],
+    "templates": ["Home", "Snippets", "Email templates", "Name", "Subject", "Updated", "Status"],
     "preview": ["Subject", "From", "Preheader"],
+    "sent": ["Home", "Sent emails", "Status", "Scheduled"],
 }
 
 
-def test_screens_an_editor_walks_have_no_english_left(french_admin):
+@pytest.fixture
+def french_screens(french_admin):
+    """The visible text of each screen of UNTRANSLATED, as a French-speaking editor sees it."""
     draft = make_workflow(title="Brouillon")
     active = make_workflow(status=Status.ACTIVE, title="Actif", language="fr")
-    template = active.steps.first().template
+    step = active.steps.first()
+    DeliveryFactory(enrollment=EnrollmentFactory(workflow=active), step=step)
+    template = step.template
+    template.preheader = "Des nouvelles"
+    template.save()
     pages = {
+        "listing": reverse("mailflow_workflows:index"),
         "edit": reverse("mailflow_workflows:edit", args=[draft.pk]),
-        "templates": reverse("wagtailsnippets_wagtail_mailflow_emailtemplate:list"),
+        "review": reverse("mailflow_workflows:review", args=[draft.pk]),
         "inspect": reverse("mailflow_workflows:inspect", args=[active.pk]),
+        "templates": reverse("wagtailsnippets_wagtail_mailflow_emailtemplate:list"),
+        "sent": reverse(delivery_viewset.get_url_name("index")),
     }
     texts = {}
     for name, url in pages.items():
@@ -314,13 +461,33 @@ def test_screens_an_editor_walks_have_no_english_left(french_admin):
         texts["preview"] = _visible_text(
             render_to_string(template.get_preview_template(request, "html"), context)
         )
+    return texts
+
+
+def test_screens_an_editor_walks_have_no_english_left(french_screens):
     left = {}
-    for name, text in texts.items():
+    for name, text in french_screens.items():
         found = [
             w for w in UNTRANSLATED[name] if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)
         ]
         if found:
             left[name] = found
     assert left == {}
-    # French punctuation: a (non-breaking) space before the colon.
-    assert re.search(r"Déclencheur\s:", texts["edit"])
+    for label in ("Objet", "De", "Pré-en-tête"):
+        assert f" {label} " in french_screens["preview"], label
+    assert "Accueil Modèles d'email" in french_screens["templates"]  # the breadcrumb
+    # One name for the workflows, on the listing and in each workflow's breadcrumb.
+    for name in ("listing", "edit", "review", "inspect"):
+        assert "Workflows d'emails" in french_screens[name], name
+
+
+def test_screens_in_french_have_a_no_break_space_before_colons(french_screens):
+    """A label and its colon (the page title's "Modification\u00a0: …", "Statut\u00a0:",
+    "Déclencheur\u00a0: …") come out with French typography's no-break space."""
+    assert "Déclencheur\u00a0: Bienvenue" in french_screens["edit"]
+    assert "Statut\u00a0: Actif" in french_screens["inspect"]
+    assert "Modification\u00a0: Brouillon" in french_screens["edit"]
+    unspaced = {
+        name: found for name, text in french_screens.items() if (found := unspaced_marks(text))
+    }
+    assert unspaced == {}

@@ -24,6 +24,7 @@ from ..models import Delivery, EmailWorkflow, WorkflowStep
 from . import policies
 from .columns import DELIVERY_TONES, MomentColumn, StatusColumn
 from .resend import can_send_again
+from .titles import TranslatedTitleMixin
 
 
 class StepChoiceField(django_filters.fields.ModelChoiceField):
@@ -130,7 +131,7 @@ def _re_render(delivery):
     return compiled.render(values, rendering.PREVIEW_UNSUBSCRIBE_URL), note, None
 
 
-class DeliveryInspectView(InspectView):
+class DeliveryInspectView(TranslatedTitleMixin, InspectView):
     template_name = "wagtail_mailflow/admin/deliveries/inspect.html"
 
     def get_object(self, queryset=None):

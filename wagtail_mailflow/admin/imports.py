@@ -28,6 +28,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from .. import conf
 from .. import contact_import as service
 from ..models import Contact, ContactImport, ContactList, ContactProperty
+from .titles import TranslatedTitleMixin
 
 contact_permission_policy = ModelPermissionPolicy(Contact)
 
@@ -120,7 +121,7 @@ class MappingForm(forms.Form):
 # -- views ------------------------------------------------------------------------
 
 
-class ImportView(WagtailAdminTemplateMixin, TemplateView):
+class ImportView(TranslatedTitleMixin, WagtailAdminTemplateMixin, TemplateView):
     """Base of the import pages: the permission, the job, the breadcrumbs."""
 
     header_icon = "upload"

@@ -4,7 +4,7 @@ import time
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
@@ -179,6 +179,12 @@ class EmailTemplateViewSet(SnippetViewSet):
         UpdatedAtColumn(label=_("Updated")),
     ]
     list_filter = ["live"]
+
+    @property
+    def breadcrumbs_items(self):
+        # Home, then the templates, as under the package's menu (not Snippets); lazy, as
+        # Wagtail's own are translated once, at import, in English.
+        return [{"url": reverse_lazy("wagtailadmin_home"), "label": _("Home")}]
 
 
 email_template_viewset = EmailTemplateViewSet()

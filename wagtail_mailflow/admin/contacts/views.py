@@ -30,10 +30,11 @@ from ...models import (
 from ...privacy import ERASE_ACTION, erase_contact, export_contact
 from ..policies import PermissionCheckedMixin
 from ..side_panels import ObjectStatusPanelMixin
+from ..titles import TranslatedTitleMixin
 from .listing import contact_state_label
 
 
-class ContactCreateView(CreateView):
+class ContactCreateView(TranslatedTitleMixin, CreateView):
     inspect_url_name = None
 
     def save_instance(self):
@@ -45,7 +46,7 @@ class ContactCreateView(CreateView):
         return reverse(self.inspect_url_name, args=[self.object.pk])
 
 
-class ContactEditView(ObjectStatusPanelMixin, EditView):
+class ContactEditView(TranslatedTitleMixin, ObjectStatusPanelMixin, EditView):
     inspect_url_name = None
 
     def get_status_label(self):
@@ -63,7 +64,7 @@ class ContactEditView(ObjectStatusPanelMixin, EditView):
 # -- the contact's page ----------------------------------------------------------
 
 
-class ContactInspectView(InspectView):
+class ContactInspectView(TranslatedTitleMixin, InspectView):
     """Everything about one contact, in a fixed number of queries."""
 
     template_name = "wagtail_mailflow/admin/contacts/inspect.html"
@@ -211,7 +212,7 @@ class ContactExportView(PermissionCheckedMixin, View):
         return response
 
 
-class ContactEraseView(DeleteView):
+class ContactEraseView(TranslatedTitleMixin, DeleteView):
     """Erase: personal data deleted, enrollments and deliveries kept anonymously (statistics)."""
 
     template_name = "wagtail_mailflow/admin/contacts/confirm_erase.html"

@@ -28,6 +28,7 @@ from ...models import (
     LifecycleError,
     WorkflowAction,
 )
+from ..titles import TranslatedTitleMixin
 from .links import index_breadcrumb, index_url, workflow_url
 from .permissions import DUPLICATE, available, can, forbidden, workflow_policy
 
@@ -61,7 +62,7 @@ def stops_first(workflow):
     return workflow.status in TRANSITIONS[Action.STOP].sources
 
 
-class WorkflowObjectMixin:
+class WorkflowObjectMixin(TranslatedTitleMixin):
     """Loads the workflow and refuses users without the action's permission (403)."""
 
     action = None

@@ -11,6 +11,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...describe import describe_workflow
 from ...models import EmailWorkflow, WorkflowAction
 from ..templates import REVIEW_RETURN_PARAM, email_template_viewset
+from ..titles import TranslatedTitleMixin
 from .editor import SECTION_IDS, eligible_count_text
 from .links import index_breadcrumb, workflow_url
 from .permissions import can, forbidden, workflow_policy
@@ -43,7 +44,7 @@ def review_problems(workflow):
     return problems
 
 
-class ReviewView(WagtailAdminTemplateMixin, TemplateView):
+class ReviewView(TranslatedTitleMixin, WagtailAdminTemplateMixin, TemplateView):
     """Review a draft in plain words, see what blocks activation, and "Save and activate"."""
 
     template_name = "wagtail_mailflow/admin/workflows/review.html"

@@ -11,6 +11,7 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from ... import rendering
 from ...models import EmailWorkflow
+from ..titles import TranslatedTitleMixin
 from .links import index_breadcrumb, workflow_url
 from .permissions import workflow_policy
 
@@ -67,7 +68,7 @@ def tools_for(workflow, user, exclude=()):
     ]
 
 
-class WorkflowToolView(WagtailAdminTemplateMixin, TemplateView):
+class WorkflowToolView(TranslatedTitleMixin, WagtailAdminTemplateMixin, TemplateView):
     """Base of the per-workflow admin pages: the workflow, its permission, its breadcrumbs."""
 
     permission_action = "view"

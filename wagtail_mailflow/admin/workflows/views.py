@@ -21,6 +21,7 @@ from ...describe import describe_workflow
 from ...models import EmailWorkflow, WorkflowAction
 from .. import display
 from ..side_panels import ObjectStatusPanelMixin
+from ..titles import TranslatedTitleMixin
 from .editor import NEW_TEMPLATE_ACTION, SCENARIO_CARDS, edit_handler_for
 from .links import index_url, url_name, workflow_url
 from .permissions import (
@@ -159,7 +160,7 @@ def requested_scenario(request):
     return value if value in Scenario.values else None
 
 
-class WorkflowCreateView(CreateView):
+class WorkflowCreateView(TranslatedTitleMixin, CreateView):
     """Without a scenario: the scenario cards. With one: the form for that scenario."""
 
     cards_template_name = "wagtail_mailflow/admin/workflows/scenarios.html"
@@ -239,7 +240,7 @@ class WorkflowCreateView(CreateView):
         ) % {"title": instance}
 
 
-class WorkflowEditView(ObjectStatusPanelMixin, EditView):
+class WorkflowEditView(TranslatedTitleMixin, ObjectStatusPanelMixin, EditView):
     """Only drafts open for editing; other statuses go to the read-only view."""
 
     def get_status_label(self):
@@ -293,7 +294,7 @@ class WorkflowEditView(ObjectStatusPanelMixin, EditView):
         ]
 
 
-class WorkflowDeleteView(DeleteView):
+class WorkflowDeleteView(TranslatedTitleMixin, DeleteView):
     """Drafts and archived workflows can be deleted (after a confirmation page), by users who
     may also activate workflows."""
 
@@ -314,7 +315,7 @@ class WorkflowDeleteView(DeleteView):
         return index_url()
 
 
-class WorkflowInspectView(InspectView):
+class WorkflowInspectView(TranslatedTitleMixin, InspectView):
     """The read-only page: status, the workflow in plain words, its emails, a Duplicate banner."""
 
     template_name = "wagtail_mailflow/admin/workflows/inspect.html"
