@@ -13,6 +13,7 @@ from wagtail.snippets.views.snippets import CreateView, EditView, SnippetViewSet
 
 from ..models import EmailTemplate, EmailWorkflow
 from ..rendering import starters
+from .placeholders import menu_config
 from .policies import policy_for
 
 #: Any of these permissions on templates lets a user see them in the chooser (as in the listing).
@@ -70,7 +71,16 @@ def remember_review(request, template_pk):
         request.session[REVIEW_RETURN_KEY] = {"template": template_pk, "workflow": int(value)}
 
 
-class EmailTemplateCreateView(CreateView):
+class PlaceholderMenuMixin:
+    """The editor's "Insert a placeholder" menu, with the properties defined now."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["placeholder_menu"] = menu_config()
+        return context
+
+
+class EmailTemplateCreateView(PlaceholderMenuMixin, CreateView):
     """Creating a template once, however the create form is posted.
 
     Autosave creates the template in the background, then switches the form to the edit
@@ -132,7 +142,7 @@ class EmailTemplateCreateView(CreateView):
         return super().save_action()
 
 
-class EmailTemplateEditView(EditView):
+class EmailTemplateEditView(PlaceholderMenuMixin, EditView):
     def get(self, request, *args, **kwargs):
         if request.GET.get("_w_hydrate_create_view"):
             # The create form is now this template's edit form.

@@ -170,6 +170,22 @@ def _parse_inner(inner, properties, source, offset):
     return field, default
 
 
+def placeholder(variable: str, default: str = "") -> str:
+    """The placeholder printing ``variable`` (``contact.first_name``), as :func:`parse` reads it.
+
+    A ``default`` is quoted with ``"``, or with ``'`` when it holds a ``"``; one that
+    holds both quotes, or ``}}``, cannot be written and raises ``ValueError``.
+    """
+    if not default.strip():
+        return "{{ " + variable + " }}"
+    if "}}" in default:
+        raise ValueError("A default cannot contain '}}'.")
+    quote = "'" if '"' in default else '"'
+    if quote in default:
+        raise ValueError("A default cannot contain both ' and \".")
+    return "{{ " + variable + "|default:" + quote + default + quote + " }}"
+
+
 def contact_values(contact: Any) -> dict[str, Any]:
     """The plain values a template can show for one contact (no ORM access when rendering)."""
     values = dict(contact.properties or {})
