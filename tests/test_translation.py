@@ -24,7 +24,7 @@ from tests.factories import (
     make_workflow,
 )
 from wagtail_mailflow.models import EmailTemplate, EmailWorkflow
-from wagtail_mailflow.rendering import compile_template
+from wagtail_mailflow.rendering import compile_template, starters
 from wagtail_mailflow.tokens import unsubscribe_path
 from wagtail_mailflow.viewsets import delivery_viewset
 
@@ -351,6 +351,30 @@ def french_admin(db):
     client = Client()
     client.force_login(user)
     return client
+
+
+def _strings(value):
+    """Every string inside a starter's fields (nested dicts and lists)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_french_starter_templates_have_a_no_break_space_before_punctuation():
+    wrong = {}
+    for starter in starters.STARTERS:
+        content = starters.starter_content(starter.key, "fr")
+        found = [m for text in _strings(content) for m in unspaced_marks(_visible_text(text))]
+        if found:
+            wrong[starter.key] = found
+    assert wrong == {}
+    welcome = starters.starter_content("welcome", "fr")
+    assert welcome["subject"].endswith("\u00a0!")
 
 
 def test_admin_in_french_for_a_french_speaking_editor(french_admin):

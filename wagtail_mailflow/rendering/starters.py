@@ -63,10 +63,10 @@ def welcome(language):
     t = lambda en, fr: _pick(language, en, fr)  # noqa: E731
     name = FIRST_NAME[_lang(language)]
     return {
-        "subject": t(f"Welcome, {name}!", f"Bienvenue, {name} !"),
+        "subject": t(f"Welcome, {name}!", f"Bienvenue, {name}\u00a0!"),
         "preheader": t("Here is what to expect from us.", "Voici ce qui vous attend."),
         "body": [
-            heading(t(f"Welcome, {name}!", f"Bienvenue, {name} !"), align="center"),
+            heading(t(f"Welcome, {name}!", f"Bienvenue, {name}\u00a0!"), align="center"),
             text(
                 t(
                     "<p>Thank you for joining us. Here is what you will receive: news, tips "
@@ -105,7 +105,7 @@ def thank_you(language):
         "subject": t(f"Thank you, {name}", f"Merci, {name}"),
         "preheader": t("Your request is confirmed.", "Votre demande est confirmée."),
         "body": [
-            heading(t("Thank you!", "Merci !"), align="center"),
+            heading(t("Thank you!", "Merci\u00a0!"), align="center"),
             text(
                 t(
                     f"<p>Hello {name},</p><p>We have received your request and it is "
@@ -125,13 +125,13 @@ def birthday(language):
     t = lambda en, fr: _pick(language, en, fr)  # noqa: E731
     name = FIRST_NAME[_lang(language)]
     return {
-        "subject": t(f"Happy birthday, {name}!", f"Joyeux anniversaire, {name} !"),
+        "subject": t(f"Happy birthday, {name}!", f"Joyeux anniversaire, {name}\u00a0!"),
         "preheader": t(
             "A little gift for your birthday.", "Un petit cadeau pour votre anniversaire."
         ),
         "body": [
             heading(
-                t(f"Happy birthday, {name}!", f"Joyeux anniversaire, {name} !"), align="center"
+                t(f"Happy birthday, {name}!", f"Joyeux anniversaire, {name}\u00a0!"), align="center"
             ),
             text(
                 t(
@@ -185,7 +185,7 @@ def win_back(language):
             text(
                 t(
                     "<p>No longer interested? You can unsubscribe with the link below.</p>",
-                    "<p>Plus intéressé ? Vous pouvez vous désinscrire avec le lien ci-dessous.</p>",
+                    "<p>Plus intéressé\u00a0? Vous pouvez vous désinscrire avec le lien ci-dessous.</p>",
                 )
             ),
         ],
@@ -204,7 +204,7 @@ def date_reminder(language):
                 t(
                     f"<p>Hello {name},</p><p>This is a friendly reminder: your date is "
                     "coming up soon. Everything you need is one click away.</p>",
-                    f"<p>Bonjour {name},</p><p>Petit rappel : votre date approche. Tout ce "
+                    f"<p>Bonjour {name},</p><p>Petit rappel\u00a0: votre date approche. Tout ce "
                     "qu'il vous faut est à portée de clic.</p>",
                 )
             ),
@@ -227,7 +227,7 @@ def plain_letter(language):
                     f"<p>Hello {name},</p><p>Write your message here, as a letter: a few "
                     "paragraphs, no images, like an email from a person.</p><p>Best "
                     "regards,</p><p>Your name</p>",
-                    f"<p>Bonjour {name},</p><p>Écrivez votre message ici, comme une lettre : "
+                    f"<p>Bonjour {name},</p><p>Écrivez votre message ici, comme une lettre\u00a0: "
                     "quelques paragraphes, sans images, comme un email écrit par une "
                     "personne.</p><p>Bien cordialement,</p><p>Votre nom</p>",
                 )
