@@ -1,4 +1,4 @@
-"""Every Wagtail hook of the package: the "Email automation" menu and its viewsets, the
+"""Every Wagtail hook of the package: the "Mail automation" menu and its viewsets, the
 permission policies they use, history labels, bulk archive and "create a template and
 come back"."""
 
@@ -68,7 +68,7 @@ hooks.register("register_log_actions", register_contact_log_actions)
 hooks.register("register_bulk_action", ArchiveBulkAction)
 hooks.register("register_bulk_action", DeleteBulkAction)
 hooks.register("register_bulk_action", SendAgainBulkAction)
-# The sending pause: a banner across Email automation, and its "Resume now" endpoint.
+# The sending pause: a banner across Mail automation, and its "Resume now" endpoint.
 hooks.register("construct_main_menu", announce_pause)
 hooks.register("register_admin_urls", pause_admin_urls)
 hooks.register("after_create_snippet", return_to_workflow_after_template)

@@ -381,7 +381,7 @@ class ImportMenuItem(MenuItem):
 
 
 class ContactImportViewSet(ViewSet):
-    """The "Imports" item of the Email automation menu and its pages."""
+    """The "Imports" item of the Mail automation menu and its pages."""
 
     icon = "upload"
     menu_label = gettext_lazy("Imports")

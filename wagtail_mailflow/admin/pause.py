@@ -1,6 +1,6 @@
-"""The sending pause, visible: a banner across Email automation, and "Resume now".
+"""The sending pause, visible: a banner across Mail automation, and "Resume now".
 
-While a ``SendingPause`` is in force every Email automation page (the admin URLs
+While a ``SendingPause`` is in force every Mail automation page (the admin URLs
 under ``mailflow/``: workflows, sent emails, contacts, templates...) shows a
 warning banner at the top: why sending stopped (the ESP's answer), since when
 and until when. Users allowed to change workflows (the workflow permission
@@ -27,7 +27,7 @@ from ..engine.pause import active_pause, resume
 from ..models import EmailWorkflow
 from . import policies
 
-#: The admin URL prefix every Email automation page shares.
+#: The admin URL prefix every Mail automation page shares.
 PREFIX = "mailflow/"
 
 
@@ -42,7 +42,7 @@ def _is_email_automation_page(request) -> bool:
 
 
 def announce_pause(request, menu_items):
-    """``construct_main_menu`` hook: the pause banner on Email automation pages."""
+    """``construct_main_menu`` hook: the pause banner on Mail automation pages."""
     if not getattr(request, "user", None) or not _is_email_automation_page(request):
         return
     pause = active_pause()

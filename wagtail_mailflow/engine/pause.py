@@ -2,7 +2,7 @@
 
 Sending pauses (``SendingPause``, written by ``engine.outcomes``) when the ESP
 refuses the account or the sender; while it lasts nothing is claimed and no
-attempt is burned. The admin shows it across Email automation and lets users
+attempt is burned. The admin shows it across Mail automation and lets users
 who may change workflows end it at once ("Resume now"): the pause is removed
 and the workers are woken, so the emails it held go out now.
 """
