@@ -2,6 +2,7 @@
 autosave creating the new template, the weekdays preset on a new workflow, and the
 statistics reachable from a workflow's actions."""
 
+import html
 import re
 
 import pytest
@@ -20,9 +21,18 @@ def url(name, workflow):
     return reverse(f"mailflow_workflows:{name}", args=[workflow.pk])
 
 
+def open_the_template_editor(client, workflow, **delay):
+    """ "Create a new email template": the delay asked (immediately unless given), then the
+    template editor's URL."""
+    data = {"when": "later", **delay} if delay else {"when": "immediately"}
+    response = client.post(url("new_template", workflow), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response["Location"]
+
+
 def test_template_created_by_autosave_returns_to_the_workflow_once_published(admin_client):
     workflow = make_workflow(steps=1)
-    add_url = admin_client.get(url("new_template", workflow))["Location"]
+    add_url = open_the_template_editor(admin_client, workflow)
 
     # Wagtail's autosave creates the template in the background while the editor writes it.
     response = admin_client.post(add_url, template_form_data(name="Save 15%"), headers=AUTOSAVE)
@@ -52,7 +62,7 @@ def test_template_created_by_autosave_returns_to_the_workflow_once_published(adm
 def test_editing_another_template_does_not_take_the_pending_return(admin_client):
     workflow = make_workflow(steps=1)
     other = workflow.steps.get().template
-    add_url = admin_client.get(url("new_template", workflow))["Location"]
+    add_url = open_the_template_editor(admin_client, workflow)
     admin_client.post(add_url, template_form_data(name="New one"), headers=AUTOSAVE)
 
     edit_other = reverse(email_template_viewset.get_url_name("edit"), args=[other.pk])
@@ -182,7 +192,7 @@ def test_create_a_template_from_a_new_workflow_saves_it_as_a_draft_first(admin_c
     assert (workflow.contact_list.name, workflow.timezone) == ("Newsletter", "Europe/Paris")
     assert response["Location"] == url("new_template", workflow)
 
-    template_add = admin_client.get(response["Location"])["Location"]
+    template_add = open_the_template_editor(admin_client, workflow)
     assert template_add == reverse(email_template_viewset.get_url_name("add"))
     response = admin_client.post(
         template_add, template_form_data(name="Hello", **{"action-publish": "1"})
@@ -228,3 +238,158 @@ def test_the_button_is_not_offered_to_editors_who_may_not_create_templates(
     # Posted anyway, the workflow is created and its editor opens, as with "Create".
     response = client.post(add, new_workflow_data(**{"mailflow-new-template": "1"}))
     assert response["Location"] == url("edit", EmailWorkflow.objects.get())
+
+
+# -- When is the new email sent? --------------------------------------------------------
+
+
+def test_the_delay_of_a_new_email_is_asked_before_the_template_editor_opens(admin_client):
+    workflow = make_workflow(steps=1)
+    page = admin_client.get(url("new_template", workflow)).content.decode()
+    assert "When is this email sent?" in page
+    assert "the previous email, &#x27;Email 1&#x27;, is sent" in page
+    # Nothing chosen in advance.
+    assert "checked" not in "".join(re.findall(r'<input type="radio" name="when"[^>]*>', page))
+
+    # Not answered, or half answered: the page says what is missing and nothing is remembered.
+    for data, message in [
+        ({}, "Choose when this email is sent."),
+        ({"when": "later", "delay_unit": "days"}, "Enter after how many minutes"),
+        ({"when": "later", "delay_amount": "3"}, "Choose minutes, hours, days or months."),
+        ({"when": "later", "delay_amount": "0", "delay_unit": "days"}, "greater than or equal"),
+    ]:
+        response = admin_client.post(url("new_template", workflow), data)
+        assert response.status_code == 200 and message in response.content.decode(), data
+        assert "wagtail_mailflow_template_return" not in admin_client.session
+
+    add_url = open_the_template_editor(admin_client, workflow, delay_amount="3", delay_unit="days")
+    assert admin_client.session["wagtail_mailflow_template_return"] == {
+        "workflow": workflow.pk,
+        "delay_amount": 3,
+        "delay_unit": "days",
+    }
+    response = admin_client.post(
+        add_url, template_form_data(name="Reminder", **{"action-publish": "1"})
+    )
+    assert response["Location"] == url("edit", workflow) + "#panel-mailflow_emails-section"
+    last = workflow.steps.order_by("-sort_order").first()
+    assert (last.template.name, last.delay_amount, last.delay_unit) == ("Reminder", 3, "days")
+    messages = [html.unescape(str(m)).strip() for m in response.wsgi_request._messages]
+    assert "'Reminder' was added to 'Welcome series' as an email sent 3 days later." in messages
+
+
+def test_the_first_email_sent_immediately_through_the_autosaved_template(admin_client):
+    workflow = make_workflow(steps=0)
+    page = admin_client.get(url("new_template", workflow)).content.decode()
+    assert "its delay counts from the moment a contact enters the workflow" in page
+    add_url = open_the_template_editor(admin_client, workflow)
+    admin_client.post(add_url, template_form_data(name="Hello"), headers=AUTOSAVE)
+    template = EmailTemplate.objects.get(name="Hello")
+    edit_url = reverse(email_template_viewset.get_url_name("edit"), args=[template.pk])
+    response = admin_client.post(
+        edit_url, template_form_data(name="Hello", **{"action-publish": "1"})
+    )
+    assert response["Location"] == url("edit", workflow) + "#panel-mailflow_emails-section"
+    step = workflow.steps.get()
+    assert (step.template, step.delay_amount, step.sends_immediately) == (template, 0, True)
+
+
+def test_a_delay_given_without_choosing_after_a_delay_counts_as_one(admin_client):
+    workflow = make_workflow(steps=1)
+    response = admin_client.post(
+        url("new_template", workflow), {"delay_amount": "2", "delay_unit": "months"}
+    )
+    assert response.status_code == 302
+    pending = admin_client.session["wagtail_mailflow_template_return"]
+    assert (pending["delay_amount"], pending["delay_unit"]) == (2, "months")
+
+
+def test_the_delay_page_is_refused_for_an_active_workflow(admin_client):
+    workflow = make_workflow(status=EmailWorkflow.Status.ACTIVE)
+    response = admin_client.post(url("new_template", workflow), {"when": "immediately"})
+    assert response["Location"] == url("inspect", workflow)
+    assert "wagtail_mailflow_template_return" not in admin_client.session
+
+
+# -- A new email in the Emails inline -----------------------------------------------------
+
+
+def edit_data(workflow, *forms):
+    """The workflow editor's POST data: its fields, its existing emails, then ``forms``."""
+    existing = [
+        {
+            "id": step.pk,
+            "delay_amount": str(step.delay_amount),
+            "delay_unit": step.delay_unit,
+            "template": step.template_id,
+        }
+        for step in workflow.steps.order_by("sort_order")
+    ]
+    data = {
+        "title": workflow.title,
+        "language": "en",
+        "timezone": "UTC",
+        "contact_list": workflow.contact_list_id,
+        "sending_days": ["0", "1", "2", "3", "4", "5", "6"],
+        **steps_formset(forms=[*existing, *forms]),
+    }
+    data["steps-INITIAL_FORMS"] = str(len(existing))
+    return data
+
+
+def test_a_new_email_in_the_editor_has_no_delay_until_one_is_chosen(admin_client):
+    from tests.factories import EmailTemplateFactory
+
+    workflow = make_workflow(steps=2)
+    page = admin_client.get(url("edit", workflow)).content.decode()
+    # The existing emails keep their delays; the row "Add email" copies has none.
+    assert re.search(r'name="steps-1-delay_amount" value="3"', page)
+    empty_row = page[page.index("steps-EMPTY_FORM_TEMPLATE") :]
+    amount = re.search(
+        r'<input type="number" name="steps-__prefix__-delay_amount"[^>]*>', empty_row
+    )
+    assert amount and "value=" not in amount.group(0)
+    unit = re.search(r'<select name="steps-__prefix__-delay_unit".*?</select>', empty_row, re.S)
+    assert '<option value="" selected>' in unit.group(0)
+
+    extra = EmailTemplateFactory(name="Last chance")
+    response = admin_client.post(url("edit", workflow), edit_data(workflow, {"template": extra.pk}))
+    assert response.status_code == 200
+    assert "Choose when this email is sent." in response.content.decode()
+    assert workflow.steps.count() == 2
+
+    response = admin_client.post(
+        url("edit", workflow),
+        edit_data(workflow, {"template": extra.pk, "delay_amount": "2"}),
+    )
+    assert response.status_code == 200
+    assert "Choose minutes, hours, days or months." in response.content.decode()
+
+    # 0 is "immediately", whatever the unit; a delay with its unit is saved as it is.
+    response = admin_client.post(
+        url("edit", workflow),
+        edit_data(
+            workflow,
+            {"template": extra.pk, "delay_amount": "0"},
+            {"template": extra.pk, "delay_amount": "2", "delay_unit": "hours"},
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert [(s.delay_amount, s.delay_unit) for s in workflow.steps.order_by("sort_order")] == [
+        (0, "days"),
+        (3, "days"),
+        (0, "days"),
+        (2, "hours"),
+    ]
+
+
+def test_an_existing_email_keeps_its_delay_and_still_needs_one(admin_client):
+    workflow = make_workflow(steps=2)
+    data = edit_data(workflow)
+    response = admin_client.post(url("edit", workflow), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    data["steps-1-delay_amount"] = ""
+    response = admin_client.post(url("edit", workflow), data)
+    assert response.status_code == 200
+    assert "Choose when this email is sent." in response.content.decode()
+    assert workflow.steps.order_by("sort_order").last().delay_amount == 3

@@ -255,7 +255,14 @@ def test_new_template_link_creates_the_template_and_returns_with_it_added(admin_
     from wagtail_mailflow.viewsets import email_template_viewset
 
     workflow = make_workflow(steps=1)
+    # First: when is the new email sent?
     response = admin_client.get(url("new_template", workflow))
+    assert response.status_code == 200
+    assert "When is this email sent?" in response.content.decode()
+    response = admin_client.post(
+        url("new_template", workflow),
+        {"when": "later", "delay_amount": "2", "delay_unit": "hours"},
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse(email_template_viewset.get_url_name("add"))
 
@@ -267,7 +274,7 @@ def test_new_template_link_creates_the_template_and_returns_with_it_added(admin_
     template = EmailTemplate.objects.get(name="Save 15%")
     last = workflow.steps.order_by("-sort_order").first()
     assert last.template == template
-    assert (last.delay_amount, last.delay_unit) == (1, "days")
+    assert (last.delay_amount, last.delay_unit) == (2, "hours")
 
     # The return is used once: the next template created goes to the templates as usual.
     response = admin_client.post(

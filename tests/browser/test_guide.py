@@ -280,15 +280,15 @@ def create_the_loyalty_reward(page: Page, base, screenshot):
     )
     trigger.scroll_into_view_if_needed()
     screenshot(page, "08-contact-update-condition")
-    page.get_by_role("button", name="Create", exact=True).click()
-    expect(page.locator(".messages")).to_contain_text("Workflow 'Loyalty reward' created")
+    # Not saved yet: "Create a new email template" saves it as a draft on the way.
+    page.locator("#mailflow-new-template").click()
     workflow = EmailWorkflow.objects.get(title="Loyalty reward")
     assert workflow.scenario == EmailWorkflow.Scenario.PROPERTY_UPDATE
     assert workflow.trigger_conditions == {
         "match": "all",
         "conditions": [{"field": "points", "operator": "gte", "value": 100}],
     }
-    page.locator("#mailflow-new-template").click()
+    choose_when_the_email_is_sent(page)
     design_template(
         page,
         name="Your loyalty reward",
@@ -299,6 +299,18 @@ def create_the_loyalty_reward(page: Page, base, screenshot):
     emails = page.locator("#panel-mailflow_emails-section")
     expect(emails.locator("#id_steps-0-delay_amount")).to_have_value("0")
     return workflow
+
+
+def choose_when_the_email_is_sent(page: Page, amount=None, unit=None):
+    """Before the template editor: "When is this email sent?", immediately unless told."""
+    expect(page.get_by_role("heading", name="When is this email sent?")).to_be_visible()
+    if amount is None:
+        page.get_by_label("Immediately").check()
+    else:
+        page.get_by_label("After a delay").check()
+        page.get_by_label("Send after").fill(str(amount))
+        page.get_by_label("Unit").select_option(unit)
+    page.get_by_role("button", name="Write the email").click()
 
 
 def give_points_to_the_visitor(page: Page, base, points):
@@ -344,6 +356,7 @@ def create_the_welcome_series(page: Page, base, screenshot):
 
     # Email 1, sent immediately: "Create a new email template" comes back with it added.
     page.locator("#mailflow-new-template").click()
+    choose_when_the_email_is_sent(page)
     design_template(
         page,
         name="Hello and welcome",
@@ -357,6 +370,7 @@ def create_the_welcome_series(page: Page, base, screenshot):
 
     # Email 2, three days later.
     page.locator("#mailflow-new-template").click()
+    choose_when_the_email_is_sent(page, 3, "days")
     design_template(
         page,
         name="Save up to 15% this week",
@@ -365,8 +379,8 @@ def create_the_welcome_series(page: Page, base, screenshot):
         text="Use the code WELCOME15 before Sunday.",
     )
     emails = page.locator("#panel-mailflow_emails-section")
-    emails.locator("#id_steps-1-delay_amount").fill("3")
-    emails.locator("#id_steps-1-delay_unit").select_option("days")
+    expect(emails.locator("#id_steps-1-delay_amount")).to_have_value("3")
+    expect(emails.locator("#id_steps-1-delay_unit")).to_have_value("days")
     emails.scroll_into_view_if_needed()
     screenshot(page, "02-workflow-editor")
     save_workflow(page)

@@ -1,14 +1,21 @@
 """The workflow editor in Chromium: a new email template written from a workflow that is
 not saved yet. The button saves the workflow as a draft (or shows the form's errors, as
-"Create" would), the template editor opens, and publishing the template comes back to the
-workflow with the email added."""
+"Create" would), asks when the email is sent, the template editor opens, and publishing the
+template comes back to the workflow with the email added. An email added in the Emails
+section has no delay until the editor chooses one."""
 
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_guide import PASSWORD, design_template, log_in
+from tests.browser.test_guide import (
+    PASSWORD,
+    choose_when_the_email_is_sent,
+    design_template,
+    log_in,
+    save_workflow,
+)
 from wagtail_mailflow.models import ContactList, EmailWorkflow
 
 pytestmark = [
@@ -64,6 +71,11 @@ def test_a_new_workflow_gets_its_first_email_written_before_it_is_saved(
     # With one, the draft is saved with what the form holds and the template editor opens.
     title.fill("Welcome series")
     emails.get_by_role("button", name="Create a new email template").click()
+    # When is it sent? Not answered, the page says so; then immediately.
+    expect(page.get_by_role("heading", name="When is this email sent?")).to_be_visible()
+    page.get_by_role("button", name="Write the email").click()
+    expect(page.get_by_text("Choose when this email is sent.")).to_be_visible()
+    choose_when_the_email_is_sent(page)
     design_template(
         page,
         name="Hello and welcome",
@@ -84,3 +96,24 @@ def test_a_new_workflow_gets_its_first_email_written_before_it_is_saved(
     emails = page.locator("#panel-mailflow_emails-section")
     expect(emails.locator("#id_steps-0-delay_amount")).to_have_value("0")
     assert [step.template.name for step in workflow.steps.all()] == ["Hello and welcome"]
+
+    # "Add email" in the Emails section: the new row's delay is empty, and must be chosen.
+    emails.get_by_role("button", name="Add email").click()
+    row = emails.locator("[data-inline-panel-child]:not(.deleted)").last
+    expect(row.get_by_label("Send after")).to_have_value("")
+    expect(row.get_by_label("Unit")).to_have_value("")
+    row.get_by_role("button", name=re.compile("Choose")).click()
+    chooser = page.locator(".modal-dialog")
+    chooser.get_by_role("link", name="Hello and welcome").click()
+    expect(chooser).to_be_hidden()
+    page.get_by_role("button", name="Save", exact=True).click()
+    row = page.locator("#panel-mailflow_emails-section [data-inline-panel-child]").last
+    expect(row).to_contain_text("Choose when this email is sent.")
+    assert workflow.steps.count() == 1
+    row.get_by_label("Send after").fill("2")
+    row.get_by_label("Unit").select_option("days")
+    save_workflow(page)
+    assert [(s.delay_amount, s.delay_unit) for s in workflow.steps.order_by("sort_order")] == [
+        (0, "days"),
+        (2, "days"),
+    ]

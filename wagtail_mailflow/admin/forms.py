@@ -1,4 +1,5 @@
-"""Admin forms: the workflow form refuses edits its status forbids, with a clear message."""
+"""Admin forms: the workflow form refuses edits its status forbids, with a clear message;
+a workflow's email has no delay until the editor chooses one."""
 
 import zoneinfo
 
@@ -6,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
+from ..models import WorkflowStep
 from . import display
 
 WEEKDAY_CHOICES = [
@@ -81,4 +83,44 @@ class WorkflowForm(WagtailAdminModelForm):
                 % {"status": self.instance.get_status_display().lower()},
                 code="not_editable",
             )
+        return cleaned
+
+
+#: An email whose delay is left empty.
+DELAY_REQUIRED = _("Choose when this email is sent.")
+#: A delay without its unit.
+DELAY_UNIT_REQUIRED = _("Choose minutes, hours, days or months.")
+#: The choices of a delay's unit, the first one "not chosen yet".
+DELAY_UNIT_CHOICES = [("", "---------"), *WorkflowStep.DelayUnit.choices]
+
+
+class WorkflowStepForm(WagtailAdminModelForm):
+    """One email of the workflow editor. A new email has no delay preselected: the editor
+    chooses one (0 sends immediately, whatever the unit); existing emails keep theirs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        amount = self.fields.get("delay_amount")
+        unit = self.fields.get("delay_unit")
+        if amount is not None:
+            amount.required = True
+            amount.error_messages["required"] = DELAY_REQUIRED
+        if unit is not None:
+            unit.required = False
+            unit.choices = DELAY_UNIT_CHOICES
+        if self.instance.pk is None:
+            # The model's defaults ("0 days") would answer the question for the editor.
+            for name in ("delay_amount", "delay_unit"):
+                self.initial.pop(name, None)
+                if name in self.fields:
+                    self.fields[name].initial = None
+
+    def clean(self):
+        cleaned = super().clean()
+        amount = cleaned.get("delay_amount")
+        if "delay_unit" in self.fields and amount is not None and not cleaned.get("delay_unit"):
+            if amount == 0:
+                cleaned["delay_unit"] = WorkflowStep.DelayUnit.DAYS  # immediately: any unit
+            else:
+                self.add_error("delay_unit", DELAY_UNIT_REQUIRED)
         return cleaned

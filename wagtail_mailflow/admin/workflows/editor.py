@@ -19,7 +19,7 @@ from wagtail.admin.panels import (
 from ...engine.entry import eligible_contacts
 from ...models import ContactList, EmailWorkflow, Segment, WorkflowSection
 from ..conditions import ConditionBuilder
-from ..forms import WorkflowForm
+from ..forms import WorkflowForm, WorkflowStepForm
 from .links import url_name
 from .permissions import forbidden, may_create_templates, workflow_policy
 
@@ -82,7 +82,15 @@ class SectionPanel(MultiFieldPanel):
 
 
 class EmailsPanel(InlinePanel):
-    """The workflow's emails, without a heading of their own: the "Emails" section has it."""
+    """The workflow's emails, without a heading of their own: the "Emails" section has it.
+
+    Each is edited with :class:`WorkflowStepForm`: a new email's delay is asked for.
+    """
+
+    def get_form_options(self):
+        options = super().get_form_options()
+        options["formsets"][self.relation_name]["form"] = WorkflowStepForm
+        return options
 
     class BoundPanel(InlinePanel.BoundPanel):
         def __init__(self, *args, **kwargs):
