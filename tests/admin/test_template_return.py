@@ -245,11 +245,11 @@ def test_the_button_is_not_offered_to_editors_who_may_not_create_templates(
 
 def test_the_delay_of_a_new_email_is_asked_before_the_template_editor_opens(admin_client):
     workflow = make_workflow(steps=1)
-    page = admin_client.get(url("new_template", workflow)).content.decode()
-    assert "When is this email sent?" in page
-    assert "the previous email, &#x27;Email 1&#x27;, is sent" in page
+    content = admin_client.get(url("new_template", workflow)).content.decode()
+    assert "When is this email sent?" in content
+    assert "the previous email, &#x27;Email 1&#x27;, is sent" in content
     # Nothing chosen in advance.
-    assert "checked" not in "".join(re.findall(r'<input type="radio" name="when"[^>]*>', page))
+    assert "checked" not in "".join(re.findall(r'<input type="radio" name="when"[^>]*>', content))
 
     # Not answered, or half answered: the page says what is missing and nothing is remembered.
     for data, message in [
@@ -280,8 +280,8 @@ def test_the_delay_of_a_new_email_is_asked_before_the_template_editor_opens(admi
 
 def test_the_first_email_sent_immediately_through_the_autosaved_template(admin_client):
     workflow = make_workflow(steps=0)
-    page = admin_client.get(url("new_template", workflow)).content.decode()
-    assert "its delay counts from the moment a contact enters the workflow" in page
+    content = admin_client.get(url("new_template", workflow)).content.decode()
+    assert "its delay counts from the moment a contact enters the workflow" in content
     add_url = open_the_template_editor(admin_client, workflow)
     admin_client.post(add_url, template_form_data(name="Hello"), headers=AUTOSAVE)
     template = EmailTemplate.objects.get(name="Hello")
@@ -341,10 +341,10 @@ def test_a_new_email_in_the_editor_has_no_delay_until_one_is_chosen(admin_client
     from tests.factories import EmailTemplateFactory
 
     workflow = make_workflow(steps=2)
-    page = admin_client.get(url("edit", workflow)).content.decode()
+    content = admin_client.get(url("edit", workflow)).content.decode()
     # The existing emails keep their delays; the row "Add email" copies has none.
-    assert re.search(r'name="steps-1-delay_amount" value="3"', page)
-    empty_row = page[page.index("steps-EMPTY_FORM_TEMPLATE") :]
+    assert re.search(r'name="steps-1-delay_amount" value="3"', content)
+    empty_row = content[content.index("steps-EMPTY_FORM_TEMPLATE") :]
     amount = re.search(
         r'<input type="number" name="steps-__prefix__-delay_amount"[^>]*>', empty_row
     )
