@@ -17,6 +17,7 @@ from wagtail.admin.views.bulk_action import BulkAction
 from ..engine.resend import resendable, send_again
 from ..models import Delivery, EmailWorkflow
 from . import policies
+from .bulk import ConfirmationMixin
 
 
 def can_send_again(user) -> bool:
@@ -24,7 +25,7 @@ def can_send_again(user) -> bool:
     return policies.policy_for(EmailWorkflow).user_has_permission(user, "change")
 
 
-class SendAgainBulkAction(BulkAction):
+class SendAgainBulkAction(ConfirmationMixin, BulkAction):
     """Bulk "Send again" on the sent-emails listing."""
 
     display_name = _("Send again")
@@ -32,6 +33,8 @@ class SendAgainBulkAction(BulkAction):
     aria_label = _("Send the selected emails again")
     template_name = "wagtail_mailflow/admin/deliveries/confirm_send_again.html"
     action_priority = 10
+    confirm_label = _("Yes, send again")
+    cancel_label = _("No, don't send")
 
     @classproperty
     def models(cls):
@@ -70,7 +73,6 @@ class SendAgainBulkAction(BulkAction):
         context["unknown_count"] = sum(
             1 for item in context["items"] if item["item"].status == Delivery.Status.UNKNOWN
         )
-        context["header_icon"] = "mail"
         return context
 
     @classmethod

@@ -28,6 +28,7 @@ from ...models import (
     LifecycleError,
     WorkflowAction,
 )
+from ..bulk import ConfirmationMixin
 from ..titles import TranslatedTitleMixin
 from .links import index_breadcrumb, index_url, workflow_url
 from .permissions import DUPLICATE, available, can, forbidden, workflow_policy
@@ -353,9 +354,10 @@ class DuplicateView(WorkflowObjectMixin, WagtailAdminTemplateMixin, TemplateView
         return redirect(workflow_url("edit", copy))
 
 
-class WorkflowBulkAction(BulkAction):
+class WorkflowBulkAction(ConfirmationMixin, BulkAction):
     """A lifecycle action on the selected workflows: the permission and the statuses it applies
-    to come from the lifecycle table, through ``lifecycle_action``."""
+    to come from the lifecycle table, through ``lifecycle_action``; ``apply`` takes it on one
+    workflow."""
 
     lifecycle_action: Action
 
@@ -380,6 +382,21 @@ class WorkflowBulkAction(BulkAction):
     def get_execution_context(self):
         return {"user": self.request.user}
 
+    @classmethod
+    def apply(cls, workflow, user):
+        raise NotImplementedError
+
+    @classmethod
+    def execute_action(cls, objects, user=None, **kwargs):
+        done = 0
+        for workflow in objects:
+            try:
+                cls.apply(workflow, user)
+            except LifecycleError:
+                continue  # its status changed meanwhile: left as it is
+            done += 1
+        return done, 0
+
     @cached_property
     def permission_policy(self):
         return workflow_policy()
@@ -394,6 +411,9 @@ class ArchiveBulkAction(WorkflowBulkAction):
     aria_label = _("Archive selected workflows")
     template_name = "wagtail_mailflow/admin/workflows/confirm_bulk_archive.html"
     action_priority = 20
+    confirm_label = _("Yes, archive")
+    cancel_label = _("No, don't archive")
+    confirm_class = "serious"
 
     def object_context(self, obj):
         return {
@@ -405,19 +425,11 @@ class ArchiveBulkAction(WorkflowBulkAction):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["any_stops_first"] = any(item["stops_first"] for item in context["items"])
-        context["header_icon"] = "mail"
         return context
 
     @classmethod
-    def execute_action(cls, objects, user=None, **kwargs):
-        done = 0
-        for workflow in objects:
-            try:
-                archive_workflow(workflow, user)
-            except LifecycleError:
-                continue  # changed status meanwhile; left as it is
-            done += 1
-        return done, 0
+    def apply(cls, workflow, user):
+        archive_workflow(workflow, user)
 
     def get_success_message(self, num_parent_objects, num_child_objects):
         return ngettext(
@@ -435,27 +447,19 @@ class DeleteBulkAction(WorkflowBulkAction):
     template_name = "wagtail_mailflow/admin/workflows/confirm_bulk_delete.html"
     action_priority = 30
     classes = {"serious"}
+    header_icon = "bin"
+    confirm_label = _("Yes, delete")
+    cancel_label = _("No, don't delete")
+    confirm_class = "serious"
 
     def object_context(self, obj):
         return {"item": obj, "edit_url": workflow_url("inspect", obj)}
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["header_icon"] = "bin"
-        return context
-
     @classmethod
-    def execute_action(cls, objects, user=None, **kwargs):
-        done = 0
-        for workflow in objects:
-            try:
-                with transaction.atomic():
-                    log(workflow, "wagtail.delete", user=user)
-                    workflow.delete()
-            except LifecycleError:
-                continue  # changed status meanwhile; kept
-            done += 1
-        return done, 0
+    def apply(cls, workflow, user):
+        with transaction.atomic():
+            log(workflow, "wagtail.delete", user=user)
+            workflow.delete()
 
     def get_success_message(self, num_parent_objects, num_child_objects):
         return ngettext(
