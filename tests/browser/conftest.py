@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.steps import PASSWORD
+
 CHROMIUM = Path(os.environ.get("MAILFLOW_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -109,3 +111,11 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def editor(django_user_model):
+    """A superuser who signs in through the admin's form with ``steps.PASSWORD``."""
+    return django_user_model.objects.create_superuser(
+        username="editor", email="editor@example.com", password=PASSWORD
+    )

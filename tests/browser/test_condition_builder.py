@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from tests.browser.steps import add_condition, log_in
 from tests.factories import ContactFactory
 from wagtail_mailflow.models import (
     ContactList,
@@ -24,8 +25,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
 ]
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -43,32 +42,6 @@ def newsletter():
         ListMembership.objects.create(contact=contact, contact_list=newsletter)
     ContactFactory(email="outsider@example.com", properties={"points": 500})
     return newsletter
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser(
-        username="editor", email="editor@example.com", password=PASSWORD
-    )
-
-
-def log_in(page: Page, base):
-    page.goto(f"{base}/admin/login/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/admin/")
-
-
-def add_condition(builder, field, operator, value=None):
-    """ "Add a condition", then its field, operator and value, as an editor picks them."""
-    builder.get_by_role("button", name="Add a condition").click()
-    row = builder.locator("[data-mailflow-conditions-target=row]").last
-    row.get_by_label("Field").select_option(label=field)
-    row.get_by_label("Operator").select_option(label=operator)
-    if value is not None:
-        row.get_by_label("Value").fill(value)
-    return row
 
 
 def test_a_segment_and_a_contact_update_trigger_built_with_clicks(

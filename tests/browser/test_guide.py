@@ -12,7 +12,6 @@ screens land in test-artifacts/screenshots/ on every run; docs/img/ holds
 copies of them.
 """
 
-import json
 import re
 
 import pytest
@@ -21,6 +20,13 @@ from playwright.sync_api import Page, expect
 from wagtail.models import Locale, Site
 from wagtail.models import Page as WagtailPage
 
+from tests.browser.steps import (
+    add_condition,
+    choose_when_the_email_is_sent,
+    design_template,
+    log_in,
+    save_workflow,
+)
 from tests.testapp.models import SignupFormPage
 from wagtail_mailflow.models import (
     ContactList,
@@ -41,7 +47,6 @@ pytestmark = [
 ]
 
 Status = EmailWorkflow.Status
-PASSWORD = "correct horse battery staple"
 VISITOR = "ada@example.com"
 SEGMENT = "Example readers"
 SEGMENT_WORDS = "Email address ends with '@example.com'"
@@ -74,13 +79,6 @@ def signup_page(newsletter):
     page.form_fields.create(sort_order=0, label="Your email", field_type="email", required=True)
     page.save_revision().publish()
     return page
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser(
-        username="editor", email="editor@example.com", password=PASSWORD
-    )
 
 
 def test_the_editor_guide_end_to_end(
@@ -225,26 +223,6 @@ def walk(page: Page, browser, base, screenshot, signup_page):
     }
 
 
-def log_in(page: Page, base):
-    """Through Wagtail's login form, as an editor would."""
-    page.goto(f"{base}/admin/login/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/admin/")
-
-
-def add_condition(builder, field, operator, value=None):
-    """ "Add a condition", then its field, operator and value, as an editor picks them."""
-    builder.get_by_role("button", name="Add a condition").click()
-    row = builder.locator("[data-mailflow-conditions-target=row]").last
-    row.get_by_label("Field").select_option(label=field)
-    row.get_by_label("Operator").select_option(label=operator)
-    if value is not None:
-        row.get_by_label("Value").fill(value)
-    return row
-
-
 def build_a_segment(page: Page, base):
     """A segment of the example.com addresses, built as rows: no JSON typed."""
     page.goto(f"{base}/admin/mailflow/segments/")
@@ -299,18 +277,6 @@ def create_the_loyalty_reward(page: Page, base, screenshot):
     emails = page.locator("#panel-mailflow_emails-section")
     expect(emails.locator("#id_steps-0-delay_amount")).to_have_value("0")
     return workflow
-
-
-def choose_when_the_email_is_sent(page: Page, amount=None, unit=None):
-    """Before the template editor: "When is this email sent?", immediately unless told."""
-    expect(page.get_by_role("heading", name="When is this email sent?")).to_be_visible()
-    if amount is None:
-        page.get_by_label("Immediately").check()
-    else:
-        page.get_by_label("After a delay").check()
-        page.get_by_label("Send after").fill(str(amount))
-        page.get_by_label("Unit").select_option(unit)
-    page.get_by_role("button", name="Write the email").click()
 
 
 def give_points_to_the_visitor(page: Page, base, points):
@@ -390,55 +356,6 @@ def create_the_welcome_series(page: Page, base, screenshot):
         ("Save up to 15% this week", 3, "days"),
     ]
     return workflow
-
-
-def design_template(page: Page, *, name, subject, heading, text, screenshot=None):
-    """The template editor: sender and subject, a heading block and a text block, publish."""
-    expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/add/"))
-    page.wait_for_load_state()
-    if page.locator("#w-autosave-indicator").count():
-        # Wagtail notes the form's state two seconds after it loads and autosaves what differs
-        # from it; an editor faster than that would have nothing saved, so the walk waits.
-        # On a loaded machine the two seconds can stretch: the wait is generous.
-        page.wait_for_function("window.mailflowWatchingEdits === true", timeout=30_000)
-    page.get_by_role("textbox", name=re.compile(r"^Name")).fill(name)
-    page.get_by_role("textbox", name=re.compile(r"^Subject")).fill(subject)
-    page.get_by_role("textbox", name=re.compile(r"^From address")).fill("news@example.com")
-    body = page.locator("[data-contentpath=body]").first
-    body.get_by_role("button", name="Insert a block").click()
-    page.get_by_role("option", name="Heading", exact=True).click()
-    body.locator("#body-0-value-text").fill(heading)
-    body.get_by_role("button", name="Insert a block").last.click()
-    page.get_by_role("option", name="Text", exact=True).click()
-    rich_text = body.locator("[role=textbox][contenteditable=true]")
-    rich_text.click()
-    page.keyboard.type(text)
-    expect(rich_text).to_have_text(text)
-    # Draftail copies its content into the form a moment after the last keystroke.
-    expect(body.locator("#body-1-value")).to_have_value(re.compile(re.escape(text)))
-    # Wagtail 8's autosave creates the template in the background once the body changes,
-    # and the editor carries on in its edit view; publishing from there comes back to the
-    # workflow. (Wagtail 7.4 has no autosave: publishing creates it.) Publishing before the
-    # autosave lands would post to the create view a second time, so the walk waits for it,
-    # generously: a loaded machine takes seconds to notice the change and save.
-    autosave = page.locator("#w-autosave-indicator")
-    if autosave.count():
-        expect(page).to_have_url(re.compile(r"/admin/mailflow/templates/edit/\d+/"), timeout=30_000)
-        expect(autosave).to_have_attribute("data-w-autosave-state-value", "saved", timeout=30_000)
-    if screenshot:
-        screenshot()
-    page.get_by_role("button", name="More actions").click()
-    page.get_by_role("button", name="Publish", exact=True).click()
-    expect(page.locator(".messages")).to_contain_text(f"'{name}' was added")
-    template = EmailTemplate.objects.get(name=name)
-    assert template.live
-    published = json.dumps(template.live_revision.content)
-    assert heading in published and text in published
-
-
-def save_workflow(page: Page):
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".messages")).to_contain_text("updated")
 
 
 def assert_lines(page: Page, expected):

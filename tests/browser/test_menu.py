@@ -7,6 +7,7 @@ from django.utils import translation
 from playwright.sync_api import Page, expect
 from wagtail.users.models import UserProfile
 
+from tests.browser.steps import PASSWORD
 from wagtail_mailflow.viewsets import (
     MailflowViewSetGroup,
     delivery_viewset,
@@ -20,7 +21,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
 ]
 
-PASSWORD = "correct horse battery staple"
 
 #: Width, scroll width and text-overflow of a label: cut off when the text is wider than the box.
 MEASURE = """(label) => ({

@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.steps import log_in
 from tests.factories import ContactFactory
 from wagtail_mailflow.models import ContactProperty, EmailTemplate
 from wagtail_mailflow.rendering import compile_template, contact_values
@@ -18,24 +19,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Session-scoped fixtures defined as instance methods"),
 ]
 
-PASSWORD = "correct horse battery staple"
 SUBJECT = 'Hello {{ contact.first_name|default:"friend" }}!'
 TEXT = 'Dear {{ contact.first_name|default:"reader" }}, welcome.'
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser(
-        username="editor", email="editor@example.com", password=PASSWORD
-    )
-
-
-def log_in(page: Page, base):
-    page.goto(f"{base}/admin/login/")
-    page.get_by_label("Username").fill("editor")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{base}/admin/")
 
 
 def insert_placeholder(page: Page, label, default):

@@ -9,8 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_guide import (
-    PASSWORD,
+from tests.browser.steps import (
     choose_when_the_email_is_sent,
     design_template,
     log_in,
@@ -28,13 +27,6 @@ pytestmark = [
 @pytest.fixture
 def newsletter():
     return ContactList.objects.create(name="Newsletter")
-
-
-@pytest.fixture
-def editor(django_user_model):
-    return django_user_model.objects.create_superuser(
-        username="editor", email="editor@example.com", password=PASSWORD
-    )
 
 
 def test_a_new_workflow_gets_its_first_email_written_before_it_is_saved(
