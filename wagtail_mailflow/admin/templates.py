@@ -2,6 +2,7 @@
 
 import time
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
@@ -72,11 +73,18 @@ def remember_review(request, template_pk):
 
 
 class PlaceholderMenuMixin:
-    """The editor's "Insert a placeholder" menu, with the properties defined now."""
+    """The editor's "Insert a placeholder" menu, with the properties defined now; its script
+    and styles join the editor's media."""
+
+    menu_media = forms.Media(
+        css={"all": ["wagtail_mailflow/css/placeholders.css"]},
+        js=["wagtail_mailflow/js/placeholders.js"],
+    )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["placeholder_menu"] = menu_config()
+        context["media"] = context["media"] + self.menu_media
         return context
 
 
