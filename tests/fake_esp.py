@@ -112,7 +112,37 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # a reply still sleeping must not hold up the test's teardown
 
 
-class FakePostmark:
+class LoopbackServer:
+    """An HTTP server on a loopback port, answering from its own thread; a subclass gives
+    ``_handler()``, the request handler class."""
+
+    port = 0
+    _server = None
+    _thread = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self):
+        self._server = _Server(("127.0.0.1", self.port), self._handler())
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self):
+        """Stop listening: connections are refused until :meth:`start`."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _handler(self):
+        raise NotImplementedError
+
+
+class FakePostmark(LoopbackServer):
     """The fake ESP. ``url`` goes into ``ANYMAIL["POSTMARK_API_URL"]``."""
 
     def __init__(self, port=0):
@@ -120,14 +150,8 @@ class FakePostmark:
         self._anyone = deque()
         self._by_recipient = {}
         self._lock = threading.Lock()
-        self._server = None
-        self._thread = None
         self.port = port
         self.start()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/"
 
     # -- scripting --------------------------------------------------------------
 
@@ -158,21 +182,7 @@ class FakePostmark:
     def accepted(self, to=None):
         return [r for r in self.received(to) if r.accepted]
 
-    # -- running ----------------------------------------------------------------
-
-    def start(self):
-        self._server = _Server(("127.0.0.1", self.port), self._handler())
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self):
-        """Stop listening: connections are refused until :meth:`start`."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    # -- answering --------------------------------------------------------------
 
     def _handler(self):
         esp = self

@@ -6,31 +6,20 @@ through anymail's real request and response handling.
 """
 
 import json
-import threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler
 
-from tests.fake_esp import _Server
+from tests.fake_esp import LoopbackServer
 
 
-class ScriptedESP:
+class ScriptedESP(LoopbackServer):
     def __init__(self):
         self.answers = deque()
         self.paths = []
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self.start()
 
     def script(self, status, body):
         self.answers.append((status, body))
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def _handler(self):
         esp = self
