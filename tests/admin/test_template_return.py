@@ -393,3 +393,26 @@ def test_an_existing_email_keeps_its_delay_and_still_needs_one(admin_client):
     assert response.status_code == 200
     assert "Choose when this email is sent." in response.content.decode()
     assert workflow.steps.order_by("sort_order").last().delay_amount == 3
+
+
+def test_the_delay_page_is_refused_to_staff_who_may_only_view_workflows(client, django_user_model):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="Workflow viewers")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
+        *Permission.objects.filter(
+            content_type__app_label="wagtail_mailflow",
+            codename__in=["view_emailworkflow", "view_emailtemplate"],
+        ),
+    )
+    user = django_user_model.objects.create_user(username="viewer", password="pw")
+    user.groups.add(group)
+    client.force_login(user)
+    workflow = make_workflow(steps=1)
+    assert client.get(url("new_template", workflow)).status_code == 403
+    response = client.post(url("new_template", workflow), {"when": "immediately"})
+    assert response.status_code == 403
+    assert "wagtail_mailflow_template_return" not in client.session
+    # A template the viewer could not create anyway is never added to the workflow.
+    assert workflow.steps.count() == 1
