@@ -21,9 +21,9 @@ def register_condition_functions(sender, connection, **kwargs):
 # -- engine: waking the workers, queueing imports, the ESP's tracking events ------------
 
 
-def wake_workers(sender, **kwargs):
-    """Deliveries are due now: queue the dispatch task once the transaction commits."""
-    tasks.wake_on_commit()
+def wake_workers(sender, count=1, **kwargs):
+    """Deliveries are due now: queue the dispatch task(s) once the transaction commits."""
+    tasks.wake_on_commit(count or 1)
 
 
 def queue_import(sender, import_id, **kwargs):

@@ -39,8 +39,10 @@ email_sent = Signal()
 event_recorded = Signal()
 
 #: Deliveries became due now: workers should be woken. The package's own receiver
-#: queues the dispatch task once the transaction commits (one per transaction).
-#: Sent with ``sender=EmailWorkflow`` and ``workflow``.
+#: queues the dispatch task once the transaction commits (one per transaction, or
+#: one per batch up to the cluster's workers when many emails fell due at once).
+#: Sent with ``sender=EmailWorkflow``, ``workflow`` and, from a bulk entry,
+#: ``count`` (how many emails fell due; one when absent).
 deliveries_due = Signal()
 
 #: A contact import was queued to run in the background (files above

@@ -16,7 +16,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from .contact_import.jobs import run_job
-from .engine.dispatch import batches_wanted, run_due
+from .engine.dispatch import batches_wanted, effective_batch_size, run_due
 from .engine.scans import run_scans
 
 logger = logging.getLogger(__name__)
@@ -100,18 +100,48 @@ def wake() -> None:
         logger.exception("Could not queue the dispatch task; the next sweep will send it")
 
 
-def wake_on_commit() -> None:
-    """Queue a dispatch task once the current transaction commits (at once outside one).
+def wake_tasks(count: int) -> int:
+    """How many dispatch tasks a wake-up for ``count`` emails due queues.
 
-    Several entries in one transaction queue a single wake-up; a rollback queues none.
+    One for up to a batch; more when a bulk entry made several batches due at once,
+    one per batch up to the cluster's workers, so that they start side by side
+    instead of waiting for the first task to fan out. Inline (``sync``): one.
+    """
+    if Conf.SYNC or count <= 1:
+        return 1
+    batches = -(-int(count) // max(effective_batch_size(), 1))
+    return max(1, min(batches, max(int(Conf.WORKERS or 1), 1)))
+
+
+class WakeUp:
+    """The wake-up a transaction queues when it commits; the entries inside it add up."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.queued = False
+
+    def __call__(self):
+        self.queued = True
+        for _task in range(wake_tasks(self.count)):
+            wake()
+
+
+def wake_on_commit(count: int = 1) -> None:
+    """Queue dispatch tasks for ``count`` emails due once the current transaction commits
+    (at once outside one).
+
+    The entries of one transaction add their counts to a single wake-up; a
+    rollback queues none.
     """
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
-        wake()
+        WakeUp(count)()
         return
-    if any(entry[1] is wake for entry in conn.run_on_commit):
-        return
-    transaction.on_commit(wake)
+    for entry in conn.run_on_commit:
+        if isinstance(entry[1], WakeUp) and not entry[1].queued:
+            entry[1].count += count
+            return
+    transaction.on_commit(WakeUp(count))
 
 
 def queue_import_on_commit(job_pk: int) -> None:

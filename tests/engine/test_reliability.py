@@ -38,8 +38,8 @@ ESP_LATENCY = 0.3  # a slow answer from a real ESP (longer than WAGTAIL_MAILFLOW
 def concurrency(request, settings):
     """Every case once with one ESP call at a time, once with up to eight in flight.
 
-    The window of calls in flight starts at one and grows after each answered call, so
-    with eight the first call of a test is alone and the later ones overlap.
+    The window of calls in flight starts at one and opens after two answered calls, so
+    with eight the first calls of a test are alone and the later ones overlap.
     """
     settings.WAGTAIL_MAILFLOW_SEND_CONCURRENCY = request.param
     return request.param

@@ -212,7 +212,7 @@ def enter_many(
     if entered >= ANALYZE_AFTER:
         _refresh_statistics()
     if entered and due <= now:
-        signals.deliveries_due.send(sender=EmailWorkflow, workflow=workflow)
+        signals.deliveries_due.send(sender=EmailWorkflow, workflow=workflow, count=entered)
     return entered
 
 

@@ -7,12 +7,13 @@ from the email backend (anymail's sessions and SMTP connections are never
 shared between threads), makes the calls, and this thread keeps deciding:
 
 * **the window**: how many calls may be in flight. It starts at 1 for each email
-  backend in a process and doubles with every call that spent its time waiting
-  on the network (from the second in a row), up to ``SEND_CONCURRENCY``. A window of 1 makes the call in
-  this thread, exactly as one connection used to: a backend whose calls cost CPU
-  only (Django's locmem, console) never uses threads, and a fresh worker meets a
-  refused account or an ESP asking to slow down with a single call. A
-  ``Retry-After`` answer shrinks the window back to 1;
+  backend in a process and opens to ``SEND_CONCURRENCY`` once two calls in a row
+  have spent their time waiting on the network (an ESP across a network that
+  accepts the account). A window of 1 makes the call in this thread, exactly as
+  one connection used to: a backend whose calls cost CPU only (Django's locmem,
+  console) never uses threads, and a fresh worker meets a refused account or an
+  ESP asking to slow down with a single call. A ``Retry-After`` answer, or a call
+  that did not wait, shrinks the window back to 1;
 * **the gate** (``should_send``, the engine's hand-over and re-check), asked in
   this thread just before each message, never in the pool: database work stays
   on this thread's connection;
@@ -64,14 +65,17 @@ class Window:
         return self.sizes.get(self._backend(), 1)
 
     def waited(self, limit: int) -> None:
-        """A call spent its time waiting: the window doubles, from the second such call on.
+        """A call spent its time waiting: from the second in a row, the window opens to ``limit``.
 
         One call alone may seem to wait because the machine was busy elsewhere.
+        (Growing step by step, doubling at each answer, cost a fresh worker about
+        four round trips at a fraction of its speed, for no call saved: a refused
+        account or a ``Retry-After`` is met by the first call, alone.)
         """
         backend = self._backend()
         self.waits[backend] = self.waits.get(backend, 0) + 1
         if self.waits[backend] >= 2:
-            self.sizes[backend] = min(max(limit, 1), self.current() * 2)
+            self.sizes[backend] = max(limit, 1)
 
     def shrink(self) -> None:
         self.sizes[self._backend()] = 1
