@@ -43,19 +43,23 @@ def dispatch() -> dict[str, int]:
     mid-batch: that batch would end ``unknown``, most of it never sent. So no batch
     starts after half the timeout; a fresh task is queued for what is left.
     """
-    totals = {"sent": 0, "skipped": 0, "failed": 0}
     deadline = time.monotonic() + Conf.TIMEOUT / 2 if Conf.TIMEOUT else None
-    fan_out()
-    while True:
-        stats = run_due(max_batches=1)
-        for name in totals:
-            totals[name] += getattr(stats, name)
-        if stats.paused or not stats.more_due:
-            return totals
+    handed_on = False
+
+    def between_batches():
+        nonlocal handed_on
         fan_out()
         if deadline is not None and time.monotonic() >= deadline:
-            wake()
-            return totals
+            handed_on = True
+            return False
+        return True
+
+    fan_out()
+    # One run for all the batches: the ESP connections stay open from one to the next.
+    stats = run_due(between_batches=between_batches)
+    if handed_on:
+        wake()
+    return {"sent": stats.sent, "skipped": stats.skipped, "failed": stats.failed}
 
 
 def fan_out() -> int:

@@ -6,7 +6,9 @@ cluster is described to the code as it would be in a worker (``Conf``), not inli
 """
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
+from django.core.mail.backends import locmem
 from django.db import transaction
 from django.utils import timezone
 from django_q.conf import Conf
@@ -15,7 +17,7 @@ from tests.factories import active_workflow
 from wagtail_mailflow import api, tasks
 from wagtail_mailflow.engine.claim import claim
 from wagtail_mailflow.engine.entry import enter_many
-from wagtail_mailflow.models import Contact, ListMembership
+from wagtail_mailflow.models import Contact, Delivery, ListMembership
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +129,39 @@ def test_fan_out_queues_the_batches_nobody_sends_yet_and_nothing_once_they_are_g
     woken.clear()
     assert tasks.fan_out() == 0
     assert woken == []
+
+
+class CountingBackend(locmem.EmailBackend):
+    """Django's locmem backend, counting how many times a connection is opened."""
+
+    opened = 0
+
+    def open(self):
+        CountingBackend.opened += 1
+        return super().open()
+
+
+def test_a_dispatch_task_sends_its_batches_over_connections_opened_once(woken, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingBackend"
+    CountingBackend.opened = 0
+    workflow = active_workflow()
+    members(workflow, 2 * BATCH + 5)
+    enter_many(workflow, Contact.objects.all(), entry_key="x")
+    woken.clear()
+    assert tasks.dispatch()["sent"] == 2 * BATCH + 5  # three batches in one task
+    assert len(mail.outbox) == 2 * BATCH + 5
+    assert CountingBackend.opened == 1  # not once a batch
+    assert len(woken) == 2  # it fanned out to the two other batches wanted
+
+
+def test_a_dispatch_task_past_half_its_timeout_hands_the_rest_on(woken, monkeypatch):
+    monkeypatch.setattr(Conf, "TIMEOUT", 1e-9)  # every batch ends past half the timeout
+    workflow = active_workflow()
+    members(workflow, 2 * BATCH + 5)
+    enter_many(workflow, Contact.objects.all(), entry_key="x")
+    woken.clear()
+    cache.add(tasks.FAN_OUT_KEY, 1, timeout=60)  # no fan-out: only the hand-on is queued
+    assert tasks.dispatch()["sent"] == BATCH  # one batch, then no other starts
+    assert woken == [1]  # a fresh task for what is left
+    due = Delivery.objects.filter(status=Delivery.Status.SCHEDULED, due_at__lte=timezone.now())
+    assert due.count() == BATCH + 5

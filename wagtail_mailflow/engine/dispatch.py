@@ -79,10 +79,14 @@ def run_due(
     batch_size: int | None = None,
     max_batches: int | None = None,
     connection_factory=None,
+    between_batches=None,
 ) -> RunStats:
     """Send every delivery that is due, batch after batch, until none is left.
 
     ``now`` fixes the clock (tests); ``max_batches`` bounds one run.
+    ``between_batches()`` is called after each batch when more is due; when it
+    returns False the run ends there (``more_due`` stays true). The ESP
+    connections stay open for the whole run.
     """
     stats = RunStats()
     stats.released += release_expired_claims(now)
@@ -108,6 +112,8 @@ def run_due(
             # A short batch means nothing else was due, unless advancing made new work due now.
             stats.more_due = claimed >= size or skipped >= size or more_due or due_now
             if not stats.more_due:
+                break
+            if between_batches is not None and not between_batches():
                 break
     finally:
         connections.close()
