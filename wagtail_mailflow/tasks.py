@@ -76,7 +76,7 @@ def fan_out() -> int:
         return 0
     if not cache.add(FAN_OUT_KEY, 1, timeout=FAN_OUT_SECONDS):
         return 0  # another task has just fanned out
-    limit = max(int(Conf.WORKERS or 1), 1) * FAN_OUT_PER_WORKER
+    limit = cluster_workers() * FAN_OUT_PER_WORKER
     # This task claims one of the batches wanted itself, as it goes on.
     wanted = batches_wanted(limit) - 1
     for _task in range(wanted):
@@ -114,7 +114,12 @@ def wake_tasks(count: int) -> int:
     if Conf.SYNC or count <= 1:
         return 1
     batches = -(-int(count) // max(effective_batch_size(), 1))
-    return max(1, min(batches, max(int(Conf.WORKERS or 1), 1)))
+    return max(1, min(batches, cluster_workers()))
+
+
+def cluster_workers() -> int:
+    """The workers of a cluster (``Q_CLUSTER["workers"]``, the CPU count when unset)."""
+    return max(int(Conf.WORKERS or 1), 1)
 
 
 class WakeUp:
