@@ -23,7 +23,6 @@ import asyncio
 import json
 import socket
 import sys
-import threading
 import time
 import uuid
 
@@ -36,10 +35,9 @@ SEND_PATH = "/v3.1/send"
 
 
 class Counts:
-    """What the ESP received since the last reset; every method takes the lock."""
+    """What the ESP received since the last reset (read and written by the event loop only)."""
 
     def __init__(self):
-        self.lock = threading.Lock()
         self.reset()
 
     def reset(self):
@@ -58,46 +56,42 @@ class Counts:
     def arrived(self, keys):
         """Count one API call carrying ``keys`` (recipient, subject); returns new message ids."""
         now = time.monotonic()
-        with self.lock:
-            self.requests += 1
-            self.recipients += len(keys)
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            if self.first_at is None:
-                self.first_at = now
-            self.last_at = now
-            ids = []
-            for key in keys:
-                if key in self.seen:
-                    self.duplicates += 1
-                self.seen.add(key)
-                self.message_id += 1
-                ids.append(self.message_id)
-            return ids
+        self.requests += 1
+        self.recipients += len(keys)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if self.first_at is None:
+            self.first_at = now
+        self.last_at = now
+        ids = []
+        for key in keys:
+            if key in self.seen:
+                self.duplicates += 1
+            self.seen.add(key)
+            self.message_id += 1
+            ids.append(self.message_id)
+        return ids
 
     def answered(self):
         """One call is no longer in flight."""
-        with self.lock:
-            self.in_flight -= 1
+        self.in_flight -= 1
 
     def failed(self):
         """A request the ESP could not read."""
-        with self.lock:
-            self.errors += 1
+        self.errors += 1
 
     def as_dict(self):
         """The counts, and the rate at which calls arrived, as JSON-ready values."""
-        with self.lock:
-            span = (self.last_at - self.first_at) if self.requests > 1 else 0.0
-            return {
-                "requests": self.requests,
-                "recipients": self.recipients,
-                "duplicates": self.duplicates,
-                "errors": self.errors,
-                "max_in_flight": self.max_in_flight,
-                "arrival_span": span,
-                "arrival_rate": (self.requests - 1) / span if span else 0.0,
-            }
+        span = (self.last_at - self.first_at) if self.requests > 1 else 0.0
+        return {
+            "requests": self.requests,
+            "recipients": self.recipients,
+            "duplicates": self.duplicates,
+            "errors": self.errors,
+            "max_in_flight": self.max_in_flight,
+            "arrival_span": span,
+            "arrival_rate": (self.requests - 1) / span if span else 0.0,
+        }
 
 
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found"}
@@ -187,8 +181,7 @@ class EspProtocol(asyncio.Protocol):
         if method == "GET" and path == "/_stats":
             self.reply(200, counts.as_dict(), close=close)
         elif method == "POST" and path == "/_reset":
-            with counts.lock:
-                counts.reset()
+            counts.reset()
             self.reply(200, {}, close=close)
         elif method == "POST" and path == SEND_PATH:
             try:
